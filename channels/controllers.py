@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import Body, Parameter
+
+from channels import services
+from channels.schemas import ChannelCreate, ChannelOut, ChannelPage, ChannelUpdate
+from gateway.http.fields import StatusChange
+from gateway.http.idempotency import IdempotencyKey
+from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
+from gateway.http.problems import responses
+from gateway.ids import pattern
+from gateway.tenancy.auth import operator_only, principal_of
+
+ChannelId = Annotated[str, Parameter(pattern=pattern("chn"))]
+
+
+class ChannelController(Controller):
+    path = "/v1/channels"
+    tags = ["channels"]
+
+    @post(guards=[operator_only], responses=responses(409, 413, 422), summary="Create a channel")
+    async def create_channel(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[ChannelCreate, Body()],
+        idempotency_key: IdempotencyKey = None,
+    ) -> ChannelOut:
+        return await services.create(principal_of(request), data)
+
+    @get(responses=responses(), summary="List channels")
+    async def list_channels(
+        self,
+        request: Request[Any, Any, Any],
+        limit: Limit = DEFAULT_LIMIT,
+        after: after_param("chn") = None,  # type: ignore[valid-type]
+        status: Literal["active", "inactive"] | None = None,
+    ) -> ChannelPage:
+        """The operator sees every channel of the tenant; a channel sees itself."""
+        rows = await services.list_(principal_of(request), limit, after, status)
+        return make_page(ChannelPage, rows, limit, services.to_out)
+
+    @get("/{channel_id:str}", responses=responses(404), summary="Retrieve a channel")
+    async def get_channel(self, request: Request[Any, Any, Any], channel_id: ChannelId) -> ChannelOut:
+        return await services.get(principal_of(request), channel_id)
+
+    @patch("/{channel_id:str}", guards=[operator_only], responses=responses(404, 409, 413), summary="Update a channel")
+    async def update_channel(
+        self, request: Request[Any, Any, Any], channel_id: ChannelId, data: Annotated[ChannelUpdate, Body()]
+    ) -> ChannelOut:
+        return await services.update(principal_of(request), channel_id, data)
+
+    @post(
+        "/{channel_id:str}/deactivate",
+        guards=[operator_only],
+        status_code=200,
+        responses=responses(404, 409, 413, 422),
+        summary="Deactivate a channel",
+    )
+    async def deactivate_channel(
+        self,
+        request: Request[Any, Any, Any],
+        channel_id: ChannelId,
+        data: Annotated[StatusChange | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ChannelOut:
+        """An inactive channel's keys stop working and it can place no orders."""
+        return await services.set_status(principal_of(request), channel_id, data.version if data else None, "inactive")
+
+    @post(
+        "/{channel_id:str}/activate",
+        guards=[operator_only],
+        status_code=200,
+        responses=responses(404, 409, 413, 422),
+        summary="Reactivate a channel",
+    )
+    async def activate_channel(
+        self,
+        request: Request[Any, Any, Any],
+        channel_id: ChannelId,
+        data: Annotated[StatusChange | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ChannelOut:
+        return await services.set_status(principal_of(request), channel_id, data.version if data else None, "active")

@@ -1,0 +1,88 @@
+"""The application factory: assembles the domains into one Litestar app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+from litestar import Litestar
+from litestar.middleware.base import DefineMiddleware
+
+from channels.controllers import ChannelController
+from gateway.events.controllers import EventController
+from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
+from gateway.http.health import healthz, readyz
+from gateway.http.idempotency import IdempotencyMiddleware, purge_expired
+from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
+from gateway.http.problems import handle_exception
+from gateway.http.ratelimit import CounterStore, MemoryCounters, RateLimitMiddleware, RedisCounters
+from gateway.settings import Settings
+from gateway.storage import Database, make_engine, use
+from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware, publishable_keys_only_where_allowed
+from gateway.tenancy.controllers import ApiKeyController
+from suppliers.controllers import SupplierController
+
+log = logging.getLogger("gateway")
+
+
+def _version() -> str:
+    try:
+        return version("commerce-gateway")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    database = database or Database(make_engine(settings))
+    use(database)
+    configure_logging(settings.log_level)
+    counters: CounterStore = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        janitor = asyncio.create_task(_purge_idempotency_keys(settings.idempotency_retention_hours))
+        try:
+            yield
+        finally:
+            janitor.cancel()
+            await database.close()
+
+    return Litestar(
+        route_handlers=[healthz, readyz, SupplierController, ChannelController, ApiKeyController, EventController],
+        middleware=[
+            RequestContextMiddleware,
+            DefineMiddleware(BearerAuthenticationMiddleware, exclude=PUBLIC_PATHS),
+            DefineMiddleware(
+                RateLimitMiddleware,
+                store=counters,
+                limit=settings.rate_limit,
+                window=settings.rate_limit_window_seconds,
+            ),
+            DefineMiddleware(
+                IdempotencyMiddleware,
+                lock_seconds=settings.idempotency_lock_seconds,
+                max_body_bytes=settings.max_body_bytes,
+            ),
+        ],
+        guards=[publishable_keys_only_where_allowed],
+        exception_handlers={Exception: handle_exception},
+        before_send=[stamp_response],
+        lifespan=[lifespan],
+        openapi_config=openapi_config(_version()),
+        plugins=[StrictStructSchemaPlugin()],
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+    )
+
+
+async def _purge_idempotency_keys(retention_hours: int) -> None:
+    while True:
+        await asyncio.sleep(900)
+        try:
+            await purge_expired(retention_hours)
+        except Exception:  # a failed sweep is retried at the next one
+            log.warning("idempotency purge failed", exc_info=True)

@@ -1,0 +1,116 @@
+"""`gateway` command line (DESIGN §11)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from gateway.settings import Settings
+from gateway.storage import Database, make_engine, use
+from gateway.storage.migrate import migrate
+
+
+def _run(fn: Callable[[], Awaitable[Any]]) -> Any:
+    database = Database(make_engine(Settings.from_env()))
+    use(database)
+
+    async def main() -> Any:
+        try:
+            return await fn()
+        finally:
+            await database.close()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    _run(migrate)
+    print("schema up to date", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    _run(migrate)
+    print(f"gateway on http://{args.host}:{args.port} (OpenAPI at /openapi.json, docs at /docs)", file=sys.stderr)
+    Granian(
+        "gateway.asgi:app",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> int:
+    from gateway.tenancy.services import create_tenant
+
+    async def create() -> Any:
+        await migrate()
+        return await create_tenant(args.name)
+
+    created = _run(create)
+    if args.json:
+        print(msgspec.json.encode(created).decode())
+    else:
+        print(f"tenant {created.tenant.id} ({created.tenant.name})\noperator key (shown once): {created.operator_key}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import build_demo
+
+    async def build() -> Any:
+        await migrate()
+        return await build_demo(reset=args.reset)
+
+    summary = _run(build)
+    saved = Path("gateway-demo.json")
+    saved.write_text(json.dumps(summary, indent=2))  # keys are shown once: keep them for the developer
+    print(json.dumps(summary, indent=2))
+    print(f"saved to {saved.resolve()}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="gateway", description="Open commerce gateway")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate if needed, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="create a demo tenant with suppliers, a channel and keys")
+    demo.add_argument("--reset", action="store_true", help="remove earlier demo tenants first")
+    demo.set_defaults(func=cmd_demo)
+
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
+    create = tenant.add_parser("create", help="create a tenant and its first operator key")
+    create.add_argument("name")
+    create.add_argument("--json", action="store_true", help="print {tenant, operator_key} as JSON")
+    create.set_defaults(func=cmd_tenant_create)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

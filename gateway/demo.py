@@ -1,0 +1,65 @@
+"""`gateway demo`: a tenant to try the API with: suppliers, a channel, and keys for each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels import services as channel_services
+from channels.schemas import ChannelCreate
+from gateway.storage import db
+from gateway.tenancy import services as tenancy
+from gateway.tenancy.principal import Principal
+from gateway.tenancy.schemas import ApiKeyCreate, Owner
+from suppliers import services as supplier_services
+from suppliers.schemas import SupplierCreate
+
+DEMO_TENANT = "Demo City Supply"
+SUPPLIERS = ["Fresh Valley Grocers", "Harbour Bikes & Parts", "Old Town Bakery"]
+
+
+async def _remove_demo_tenants() -> None:
+    rows = await db().fetch("SELECT id FROM tenants WHERE name = ?", DEMO_TENANT)
+    for row in rows:
+        async with db().transaction():
+            for table in ("api_keys", "events", "idempotency_keys", "suppliers", "channels"):
+                await db().fetch(f"DELETE FROM {table} WHERE tenant_id = ?", row["id"])
+            await db().fetch("DELETE FROM tenants WHERE id = ?", row["id"])
+
+
+async def build_demo(reset: bool = False) -> dict[str, Any]:
+    if reset:
+        await _remove_demo_tenants()
+    created = await tenancy.create_tenant(DEMO_TENANT)
+    operator_key = created.operator_key
+    principal = Principal(tenant_id=created.tenant.id, type="operator", owner_id=None, key_id="demo", key_kind="secret")
+
+    suppliers = []
+    for name in SUPPLIERS:
+        supplier = await supplier_services.create(principal, SupplierCreate(name=name))
+        key = await tenancy.create(principal, ApiKeyCreate(owner=Owner(type="supplier", id=supplier.id), name="demo"))
+        suppliers.append({"id": supplier.id, "name": supplier.name, "secret_key": key.key})
+
+    channel = await channel_services.create(principal, ChannelCreate(name="Pedal City bike-share", kind="partner_app"))
+    channel_secret = await tenancy.create(
+        principal, ApiKeyCreate(owner=Owner(type="channel", id=channel.id), name="demo server")
+    )
+    channel_public = await tenancy.create(
+        principal, ApiKeyCreate(owner=Owner(type="channel", id=channel.id), kind="publishable", name="demo widget")
+    )
+    summary: dict[str, Any] = {
+        "tenant": {"id": created.tenant.id, "name": created.tenant.name},
+        "operator_key": operator_key,
+        "suppliers": suppliers,
+        "channel": {
+            "id": channel.id,
+            "name": channel.name,
+            "secret_key": channel_secret.key,
+            "publishable_key": channel_public.key,
+        },
+        "try": [
+            f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
+            f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",
+            f"curl -s 'http://127.0.0.1:8000/v1/events?limit=5' -H 'Authorization: Bearer {operator_key}'",
+        ],
+    }
+    return summary

@@ -1,0 +1,107 @@
+"""Request ids and structured logs.
+
+`X-Request-Id` is accepted when it looks sane, generated otherwise, echoed on every
+response and put on every log line written while the request is served. Log lines are
+JSON; no header, body or credential is ever logged, only the key's id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+access_log = logging.getLogger("gateway.access")
+
+
+def request_id_of(scope: Scope) -> str:
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    rid = state.get("request_id")
+    if rid is None:
+        rid = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                rid = candidate if _VALID_ID.match(candidate) else None
+                break
+        rid = rid or "req_" + secrets.token_hex(12)
+        state["request_id"] = rid
+        state["started"] = time.perf_counter()
+    return str(rid)
+
+
+class RequestContextMiddleware:
+    """Binds the request id to the context so that handler log lines carry it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = request_id_var.set(request_id_of(scope))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+
+
+async def stamp_response(message: Message, scope: Scope) -> None:
+    """`before_send` hook: runs for every response, errors raised by middleware included."""
+    if message["type"] != "http.response.start":
+        return
+    rid = request_id_of(scope)
+    MutableScopeHeaders.from_message(message)["X-Request-Id"] = rid
+    user = scope.get("user")
+    started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
+    access_log.info(
+        "request",
+        extra={
+            "request_id": rid,
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "status": message["status"],
+            "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "tenant_id": getattr(user, "tenant_id", None),
+            "key_id": getattr(user, "key_id", None),
+        },
+    )
+
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = request_id_var.get()
+        if rid is not None:
+            entry["request_id"] = rid
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("gateway")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False

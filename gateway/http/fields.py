@@ -1,0 +1,23 @@
+"""Field types shared by request and response schemas: constraints live in the types, so
+they are both enforced and published."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Version = Annotated[
+    int, msgspec.Meta(ge=1, le=2**31 - 1, description="The version you read; a stale one is refused with 409.")
+]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+
+class StatusChange(Strict):
+    """Body of `…/activate` and `…/deactivate`: `version` optional, checked when given."""
+
+    version: Version | None = None

@@ -1,0 +1,223 @@
+"""RFC 9457 problem details: the one shape of every error (DESIGN §4).
+
+Handlers raise `Problem…` exceptions; everything Litestar raises on its own (validation,
+routing, body size) is translated here too, so no error leaves in another shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("gateway.errors")
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    #: where the field is: a JSON path into the body (`items[0].qty`), or a parameter name
+    field: str
+    message: str
+    #: `body`, `query`, `path` or `header`
+    location: str = "body"
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable request",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+SLUGS = {
+    400: "invalid-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    422: "unprocessable",
+    429: "rate-limited",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def problem_type(slug: str) -> str:
+    return f"/problems/{slug}"
+
+
+class ProblemError(HTTPException):
+    """An error the client can act on; rendered as a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, status_code=status, headers=headers)
+        self.slug = slug or SLUGS.get(status, "error")
+        self.title = title or TITLES.get(status, "Error")
+        self.errors = errors
+
+    def to_problem(self) -> Problem:
+        return Problem(
+            type=problem_type(self.slug),
+            title=self.title,
+            status=self.status_code,
+            detail=self.detail,
+            errors=self.errors,
+        )
+
+
+def not_found(kind: str, ident: str) -> ProblemError:
+    """The one answer for a missing object and for another tenant's: same status, same body."""
+    return ProblemError(404, f"No such {kind}: {ident}")
+
+
+def conflict(detail: str, slug: str = "conflict") -> ProblemError:
+    return ProblemError(409, detail, slug=slug)
+
+
+def invalid(field: str, message: str, location: str = "body") -> ProblemError:
+    return ProblemError(
+        400,
+        f"Invalid {field}: {message}",
+        slug="validation",
+        title="Validation failed",
+        errors=[FieldError(field=field, message=message, location=location)],
+    )
+
+
+# -- translating what Litestar raises -------------------------------------------------------
+
+_MSGSPEC_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_UNKNOWN_FIELD = re.compile(r"unknown field `(?P<name>[^`]+)`")
+
+
+def _field_path(message: str, path: str) -> str:
+    """msgspec reports an unknown field at its parent; name the field itself."""
+    path = path.lstrip(".")
+    unknown = _UNKNOWN_FIELD.search(message)
+    if unknown:
+        path = f"{path}.{unknown.group('name')}" if path else unknown.group("name")
+    return path
+
+
+def _field_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        source = str(item.get("source") or "body")
+        key = str(item.get("key") or "")
+        match = _MSGSPEC_PATH.match(message)
+        if match and match.group("path") is not None:
+            message = match.group("message")
+            key = key or _field_path(message, match.group("path"))
+        elif not key:
+            key = _field_path(message, "")
+        errors.append(FieldError(field=key or "(body)", message=message, location=source))
+    if not errors:
+        message = exc.detail or "invalid request"
+        match = _MSGSPEC_PATH.match(message)
+        field = _field_path(message, "") or "(body)"
+        if match and match.group("path") is not None:
+            message = match.group("message")
+            field = _field_path(message, match.group("path")) or "(body)"
+        errors.append(FieldError(field=field, message=message))
+    return errors
+
+
+def _problem_for(exc: Exception) -> tuple[Problem, dict[str, str]]:
+    if isinstance(exc, ProblemError):
+        return exc.to_problem(), dict(exc.headers or {})
+    if isinstance(exc, ValidationException):
+        errors = _field_errors(exc)
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        problem = Problem(
+            type=problem_type("validation"), title="Validation failed", status=400, detail=detail, errors=errors
+        )
+        return problem, dict(exc.headers or {})
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail or TITLES.get(status, "Error")
+        if status == 404:
+            detail = "No such resource"
+        return (
+            Problem(
+                type=problem_type(SLUGS.get(status, "error")),
+                title=TITLES.get(status, "Error"),
+                status=status,
+                detail=detail,
+            ),
+            dict(exc.headers or {}),
+        )
+    return Problem(
+        type=problem_type("internal"), title="Internal error", status=500, detail="An internal error occurred"
+    ), {}
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers or {},
+    )
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    problem, headers = _problem_for(exc)
+    if problem.status >= 500:
+        log.error("unhandled error", exc_info=exc)
+    if problem.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="gateway"')
+    return problem_response(problem, headers)
+
+
+# -- declaring them in the contract ---------------------------------------------------------
+
+#: what any authenticated operation may answer
+COMMON = (400, 401, 403, 429)
+
+
+def responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem responses an operation declares: the common ones plus `statuses`."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=TITLES.get(status, "Error"),
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+        for status in sorted({*COMMON, *statuses})
+    }

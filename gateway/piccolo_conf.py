@@ -1,0 +1,11 @@
+"""Piccolo's configuration: the engine the gateway is using (or the one the environment names),
+and the apps whose migrations make up the schema."""
+
+from piccolo.conf.apps import AppRegistry
+
+from gateway import storage
+from gateway.settings import Settings
+
+DB = storage.current_engine() or storage.make_engine(Settings.from_env())
+
+APP_REGISTRY = AppRegistry(apps=["gateway.piccolo_app", "suppliers.piccolo_app", "channels.piccolo_app"])

@@ -1,0 +1,41 @@
+"""Settings, read once from `GATEWAY_*` environment variables (DESIGN §11)."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import msgspec
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "sqlite:///./gateway.db"
+    redis_url: str | None = None
+    #: requests per window per credential (or per client address before authentication)
+    rate_limit: int = 600
+    rate_limit_window_seconds: int = 60
+    #: largest request body accepted, in bytes; above it a 413 problem
+    max_body_bytes: int = 8 * 1024 * 1024
+    #: PostgreSQL pool size per process
+    pool_size: int = 10
+    log_level: str = "INFO"
+    #: seconds an in-flight idempotency claim is honoured before a retry may take it over
+    idempotency_lock_seconds: int = 60
+    idempotency_retention_hours: int = 48
+
+    @property
+    def dialect(self) -> Dialect:
+        return "postgres" if self.database_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, field_type in cls.__annotations__.items():
+            raw = env.get(f"GATEWAY_{name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[name] = int(raw) if field_type == "int" else raw
+        return msgspec.convert(values, cls)

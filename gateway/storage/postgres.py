@@ -1,0 +1,104 @@
+"""PostgreSQL engine: one asyncpg pool per event loop, created on first use.
+
+Piccolo's `PostgresEngine` keeps a single pool that must be started by hand and is tied
+to the loop that started it. Serving, the CLI and the test-suite each run their own
+loops, so the pool is made lazily for whichever loop asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import weakref
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.querystring import QueryString
+
+_QMARK = re.compile(r"\?")
+
+
+@functools.lru_cache(maxsize=512)
+def to_numbered(sql: str) -> str:
+    """`?` placeholders (the storage layer's one style) to asyncpg's `$1, $2, …`."""
+    counter = iter(range(1, 10_000))
+    return _QMARK.sub(lambda _: f"${next(counter)}", sql)
+
+
+class PooledTransaction(PostgresTransaction):
+    async def __aenter__(self) -> PooledTransaction:
+        if self._parent is None:
+            await self.engine.ensure_pool()  # type: ignore[attr-defined]
+        return await super().__aenter__()  # type: ignore[return-value]
+
+
+class PooledPostgresEngine(PostgresEngine):
+    def __init__(self, config: dict[str, Any], pool_size: int = 10, **kwargs: Any) -> None:
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncpg.Pool] = weakref.WeakKeyDictionary()
+        self._pool_size = pool_size
+        super().__init__(config=config, **kwargs)
+
+    @property  # type: ignore[override]
+    def pool(self) -> asyncpg.Pool | None:
+        try:
+            return self._pools.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    @pool.setter
+    def pool(self, value: asyncpg.Pool | None) -> None:
+        if value is not None:
+            self._pools[asyncio.get_running_loop()] = value
+
+    async def ensure_pool(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = await asyncpg.create_pool(
+                **self.config, min_size=1, max_size=self._pool_size, statement_cache_size=512
+            )
+            if loop in self._pools:  # another task won the race
+                await pool.close()
+                return self._pools[loop]
+            self._pools[loop] = pool
+        return pool
+
+    async def close(self) -> None:
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
+
+    async def prep_database(self) -> None:  # Piccolo would create extensions we don't use
+        return None
+
+    async def get_version(self) -> float:
+        rows = await self.run_sql("SHOW server_version")
+        major, minor, *_ = (rows[0]["server_version"].split(" ")[0] + ".0").split(".")
+        return float(f"{major}.{minor}")
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        if self.current_transaction.get() is None:
+            await self.ensure_pool()
+        return await super().run_querystring(querystring, in_pool=True)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        if self.current_transaction.get() is None:
+            await self.ensure_pool()
+        return await super().run_ddl(ddl, in_pool=True)
+
+    async def run_sql(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Raw SQL with `?` placeholders; the storage layer's hot paths use it."""
+        query = to_numbered(sql)
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            rows = await transaction.connection.fetch(query, *args)
+        else:
+            pool = await self.ensure_pool()
+            async with pool.acquire() as connection:
+                rows = await connection.fetch(query, *args)
+        return [dict(row) for row in rows]
+
+    def transaction(self, allow_nested: bool = True) -> PooledTransaction:  # type: ignore[override]
+        return PooledTransaction(engine=self, allow_nested=allow_nested)

@@ -1,0 +1,65 @@
+"""Bearer authentication and the guards every operation declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from gateway.http.problems import ProblemError
+from gateway.tenancy.credentials import principal_for
+from gateway.tenancy.principal import Principal
+
+#: paths served without a credential
+PUBLIC_PATHS = ["^/healthz$", "^/readyz$", "^/openapi", "^/docs"]
+
+
+def _unauthenticated(detail: str) -> ProblemError:
+    return ProblemError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="gateway"'})
+
+
+class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization")
+        if not header:
+            raise _unauthenticated("Missing credentials: send `Authorization: Bearer <key>`")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthenticated("Malformed Authorization header: expected `Bearer <key>`")
+        principal = await principal_for(token.strip())
+        if principal is None:
+            raise _unauthenticated("Invalid, revoked or inactive credential")
+        return AuthenticationResult(user=principal, auth=principal.key_id)
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    return connection.user  # type: ignore[no-any-return]
+
+
+# -- guards ------------------------------------------------------------------------------------
+
+
+def publishable_keys_only_where_allowed(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """App-wide: a publishable key (it lives in browsers) reaches only handlers marked `publishable`."""
+    principal = connection.scope.get("user")
+    if isinstance(principal, Principal) and principal.key_kind == "publishable" and not handler.opt.get("publishable"):
+        raise ProblemError(403, "A publishable key cannot call this operation; use a secret key")
+
+
+def operator_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not principal_of(connection).is_operator:
+        raise ProblemError(403, "Only the operator may call this operation")
+
+
+def operator_or_supplier(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if principal_of(connection).type not in ("operator", "supplier"):
+        raise ProblemError(403, "Only the operator or a supplier may call this operation")
+
+
+def operator_or_channel(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if principal_of(connection).type not in ("operator", "channel"):
+        raise ProblemError(403, "Only the operator or a channel may call this operation")

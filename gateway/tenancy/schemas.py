@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from gateway.http.fields import Name, Strict, Version
+from gateway.http.pagination import Page
+from gateway.tenancy.principal import KeyKind, OwnerType
+
+OwnerId = Annotated[str, msgspec.Meta(pattern=r"^(sup|chn)_[0-9a-hjkmnp-tv-z]{26}$")]
+
+
+class Owner(Strict):
+    """Whom a credential acts for. The operator has no id; a supplier or channel has its own."""
+
+    type: OwnerType
+    id: OwnerId | None = None
+
+
+class ApiKeyCreate(Strict):
+    owner: Owner
+    kind: KeyKind = "secret"
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+class ApiKeyUpdate(Strict):
+    version: Version
+    name: Annotated[str, msgspec.Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class OwnerOut(msgspec.Struct, kw_only=True):
+    type: OwnerType
+    id: str | None
+
+
+class ApiKeyOut(msgspec.Struct, kw_only=True):
+    id: str
+    kind: KeyKind
+    owner: OwnerOut
+    name: str
+    #: the first characters of the key, to recognise it; the rest is never stored
+    prefix: str
+    status: Literal["active", "revoked"]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut, kw_only=True):
+    #: the whole key, shown this once
+    key: str
+
+
+class TenantOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    status: str
+    created_at: datetime
+
+
+class TenantCreated(msgspec.Struct, kw_only=True):
+    tenant: TenantOut
+    operator_key: str
+
+
+__all__ = ["ApiKeyCreate", "ApiKeyCreated", "ApiKeyOut", "ApiKeyUpdate", "Name", "Owner", "TenantCreated"]
+
+
+class ApiKeyPage(Page[ApiKeyOut]):
+    """A page of apikeys."""

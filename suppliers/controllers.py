@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import Body, Parameter
+
+from gateway.http.fields import StatusChange
+from gateway.http.idempotency import IdempotencyKey
+from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
+from gateway.http.problems import responses
+from gateway.ids import pattern
+from gateway.tenancy.auth import operator_only, principal_of
+from suppliers import services
+from suppliers.schemas import SupplierCreate, SupplierOut, SupplierPage, SupplierUpdate
+
+SupplierId = Annotated[str, Parameter(pattern=pattern("sup"))]
+
+
+class SupplierController(Controller):
+    path = "/v1/suppliers"
+    tags = ["suppliers"]
+
+    @post(guards=[operator_only], responses=responses(409, 413, 422), summary="Create a supplier")
+    async def create_supplier(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[SupplierCreate, Body()],
+        idempotency_key: IdempotencyKey = None,
+    ) -> SupplierOut:
+        return await services.create(principal_of(request), data)
+
+    @get(responses=responses(), summary="List suppliers")
+    async def list_suppliers(
+        self,
+        request: Request[Any, Any, Any],
+        limit: Limit = DEFAULT_LIMIT,
+        after: after_param("sup") = None,  # type: ignore[valid-type]
+        status: Literal["active", "inactive"] | None = None,
+    ) -> SupplierPage:
+        """The operator sees every supplier of the tenant; a supplier sees itself."""
+        rows = await services.list_(principal_of(request), limit, after, status)
+        return make_page(SupplierPage, rows, limit, services.to_out)
+
+    @get("/{supplier_id:str}", responses=responses(404), summary="Retrieve a supplier")
+    async def get_supplier(self, request: Request[Any, Any, Any], supplier_id: SupplierId) -> SupplierOut:
+        return await services.get(principal_of(request), supplier_id)
+
+    @patch(
+        "/{supplier_id:str}", guards=[operator_only], responses=responses(404, 409, 413), summary="Update a supplier"
+    )
+    async def update_supplier(
+        self, request: Request[Any, Any, Any], supplier_id: SupplierId, data: Annotated[SupplierUpdate, Body()]
+    ) -> SupplierOut:
+        return await services.update(principal_of(request), supplier_id, data)
+
+    @post(
+        "/{supplier_id:str}/deactivate",
+        guards=[operator_only],
+        status_code=200,
+        responses=responses(404, 409, 413, 422),
+        summary="Deactivate a supplier",
+    )
+    async def deactivate_supplier(
+        self,
+        request: Request[Any, Any, Any],
+        supplier_id: SupplierId,
+        data: Annotated[StatusChange | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> SupplierOut:
+        """An inactive supplier's keys stop working and its locations stop receiving orders."""
+        return await services.set_status(principal_of(request), supplier_id, data.version if data else None, "inactive")
+
+    @post(
+        "/{supplier_id:str}/activate",
+        guards=[operator_only],
+        status_code=200,
+        responses=responses(404, 409, 413, 422),
+        summary="Reactivate a supplier",
+    )
+    async def activate_supplier(
+        self,
+        request: Request[Any, Any, Any],
+        supplier_id: SupplierId,
+        data: Annotated[StatusChange | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> SupplierOut:
+        return await services.set_status(principal_of(request), supplier_id, data.version if data else None, "active")
