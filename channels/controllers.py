@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import Body, Parameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from channels import services
 from channels.schemas import ChannelCreate, ChannelOut, ChannelPage, ChannelUpdate
@@ -14,7 +14,7 @@ from gateway.http.problems import responses
 from gateway.ids import pattern
 from gateway.tenancy.auth import operator_only, principal_of
 
-ChannelId = Annotated[str, Parameter(pattern=pattern("chn"))]
+ChannelId = Annotated[str, PathParameter(pattern=pattern("chn"))]
 
 
 class ChannelController(Controller):
@@ -25,7 +25,7 @@ class ChannelController(Controller):
     async def create_channel(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[ChannelCreate, Body()],
+        data: JSONBody[ChannelCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> ChannelOut:
         return await services.create(principal_of(request), data)
@@ -36,7 +36,7 @@ class ChannelController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
         after: after_param("chn") = None,  # type: ignore[valid-type]
-        status: Literal["active", "inactive"] | None = None,
+        status: FromQuery[Literal["active", "inactive"] | None] = None,
     ) -> ChannelPage:
         """The operator sees every channel of the tenant; a channel sees itself."""
         rows = await services.list_(principal_of(request), limit, after, status)
@@ -48,7 +48,7 @@ class ChannelController(Controller):
 
     @patch("/{channel_id:str}", guards=[operator_only], responses=responses(404, 409, 413), summary="Update a channel")
     async def update_channel(
-        self, request: Request[Any, Any, Any], channel_id: ChannelId, data: Annotated[ChannelUpdate, Body()]
+        self, request: Request[Any, Any, Any], channel_id: ChannelId, data: JSONBody[ChannelUpdate]
     ) -> ChannelOut:
         return await services.update(principal_of(request), channel_id, data)
 
@@ -63,7 +63,7 @@ class ChannelController(Controller):
         self,
         request: Request[Any, Any, Any],
         channel_id: ChannelId,
-        data: Annotated[StatusChange | None, Body()] = None,
+        data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> ChannelOut:
         """An inactive channel's keys stop working and it can place no orders."""
@@ -80,7 +80,7 @@ class ChannelController(Controller):
         self,
         request: Request[Any, Any, Any],
         channel_id: ChannelId,
-        data: Annotated[StatusChange | None, Body()] = None,
+        data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> ChannelOut:
         return await services.set_status(principal_of(request), channel_id, data.version if data else None, "active")

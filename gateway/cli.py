@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -83,6 +83,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def openapi_document() -> str:
+    """The contract as committed in openapi/openapi.json: generated from the app, stable order."""
+    from gateway.app import create_app
+
+    from litestar.serialization import encode_json
+
+    app = create_app(Settings(database_url="sqlite:///:memory:"))
+    schema = json.loads(encode_json(app.openapi_schema.to_schema()))
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    document = openapi_document()
+    if args.output == "-":
+        sys.stdout.write(document)
+    else:
+        Path(args.output).write_text(document)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gateway", description="Open commerce gateway")
     commands = root.add_subparsers(dest="command", required=True)
@@ -98,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create a demo tenant with suppliers, a channel and keys")
     demo.add_argument("--reset", action="store_true", help="remove earlier demo tenants first")
     demo.set_defaults(func=cmd_demo)
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from the app")
+    openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")
+    openapi.set_defaults(func=cmd_openapi)
 
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and its first operator key")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import Body, Parameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from gateway.http.fields import StatusChange
 from gateway.http.idempotency import IdempotencyKey
@@ -14,7 +14,7 @@ from gateway.tenancy.auth import operator_only, principal_of
 from suppliers import services
 from suppliers.schemas import SupplierCreate, SupplierOut, SupplierPage, SupplierUpdate
 
-SupplierId = Annotated[str, Parameter(pattern=pattern("sup"))]
+SupplierId = Annotated[str, PathParameter(pattern=pattern("sup"))]
 
 
 class SupplierController(Controller):
@@ -25,7 +25,7 @@ class SupplierController(Controller):
     async def create_supplier(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[SupplierCreate, Body()],
+        data: JSONBody[SupplierCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> SupplierOut:
         return await services.create(principal_of(request), data)
@@ -36,7 +36,7 @@ class SupplierController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
         after: after_param("sup") = None,  # type: ignore[valid-type]
-        status: Literal["active", "inactive"] | None = None,
+        status: FromQuery[Literal["active", "inactive"] | None] = None,
     ) -> SupplierPage:
         """The operator sees every supplier of the tenant; a supplier sees itself."""
         rows = await services.list_(principal_of(request), limit, after, status)
@@ -50,7 +50,7 @@ class SupplierController(Controller):
         "/{supplier_id:str}", guards=[operator_only], responses=responses(404, 409, 413), summary="Update a supplier"
     )
     async def update_supplier(
-        self, request: Request[Any, Any, Any], supplier_id: SupplierId, data: Annotated[SupplierUpdate, Body()]
+        self, request: Request[Any, Any, Any], supplier_id: SupplierId, data: JSONBody[SupplierUpdate]
     ) -> SupplierOut:
         return await services.update(principal_of(request), supplier_id, data)
 
@@ -65,7 +65,7 @@ class SupplierController(Controller):
         self,
         request: Request[Any, Any, Any],
         supplier_id: SupplierId,
-        data: Annotated[StatusChange | None, Body()] = None,
+        data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> SupplierOut:
         """An inactive supplier's keys stop working and its locations stop receiving orders."""
@@ -82,7 +82,7 @@ class SupplierController(Controller):
         self,
         request: Request[Any, Any, Any],
         supplier_id: SupplierId,
-        data: Annotated[StatusChange | None, Body()] = None,
+        data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> SupplierOut:
         return await services.set_status(principal_of(request), supplier_id, data.version if data else None, "active")

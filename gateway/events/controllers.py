@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from gateway.events import services
 from gateway.events.schemas import EventOut, EventPage
@@ -14,7 +14,7 @@ from gateway.http.problems import not_found, responses
 from gateway.ids import pattern
 from gateway.tenancy.auth import principal_of
 
-EventId = Annotated[str, Parameter(pattern=pattern("evt"))]
+EventId = Annotated[str, PathParameter(pattern=pattern("evt"))]
 EventType = Annotated[str, msgspec.Meta(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=64)]
 
 
@@ -45,7 +45,7 @@ class EventController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
         after: after_param("evt") = None,  # type: ignore[valid-type]
-        type: Annotated[list[EventType] | None, Parameter(query="type", max_items=20)] = None,
+        type: Annotated[list[EventType] | None, QueryParameter(name="type", max_items=20)] = None,
     ) -> EventPage:
         """The feed of state changes in commit order. The operator sees the whole tenant; a
         supplier or channel sees the events that concern it. Poll with `after` set to the last

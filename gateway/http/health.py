@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import get
 
+from gateway.http.openapi import PublicOperation
 from gateway.http.problems import ProblemError, responses
 from gateway.storage import db
 
@@ -15,7 +16,14 @@ class Health(msgspec.Struct):
     status: str
 
 
-@get("/healthz", exclude_from_auth=True, security=[], tags=["health"], summary="Liveness", responses=_RATE_LIMITED)
+@get(
+    "/healthz",
+    exclude_from_auth=True,
+    operation_class=PublicOperation,
+    tags=["health"],
+    summary="Liveness",
+    responses=_RATE_LIMITED,
+)
 async def healthz() -> Health:
     """The process is up and serving."""
     return Health(status="ok")
@@ -24,7 +32,7 @@ async def healthz() -> Health:
 @get(
     "/readyz",
     exclude_from_auth=True,
-    security=[],
+    operation_class=PublicOperation,
     tags=["health"],
     summary="Readiness",
     responses={**_RATE_LIMITED, 503: responses(503)[503]},

@@ -12,7 +12,7 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Operation, SecurityScheme
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -27,6 +27,14 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
         return schema
+
+
+class PublicOperation(Operation):
+    """An operation that needs no credential: publishes `security: []`, overriding the
+    document-wide bearer requirement (Litestar drops an empty list)."""
+
+    def to_schema(self) -> dict[str, Any]:
+        return {**super().to_schema(), "security": []}
 
 
 def operation_id(route_handler: Any, http_method: Any, path_components: Any) -> str:

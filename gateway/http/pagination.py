@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 T = TypeVar("T")
 P = TypeVar("P", bound="Page[Any]")
@@ -18,7 +18,7 @@ P = TypeVar("P", bound="Page[Any]")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
-Limit = Annotated[int, Parameter(query="limit", ge=1, le=MAX_LIMIT, description="Page size (1–200).")]
+Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT, description="Page size (1–200).")]
 
 
 def after_param(prefix: str) -> Any:
@@ -26,8 +26,8 @@ def after_param(prefix: str) -> Any:
 
     return Annotated[
         str | None,
-        Parameter(
-            query="after",
+        QueryParameter(
+            name="after",
             pattern=pattern(prefix),
             description="Return items after this id (the previous page's `next_cursor`).",
         ),

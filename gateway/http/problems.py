@@ -216,6 +216,7 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             data_container=Problem,
+            generate_examples=False,
             description=TITLES.get(status, "Error"),
             media_type=PROBLEM_MEDIA_TYPE,
         )

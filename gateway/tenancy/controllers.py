@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import Body, Parameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from gateway.http.fields import StatusChange
 from gateway.http.idempotency import IdempotencyKey
@@ -14,7 +14,7 @@ from gateway.tenancy import services
 from gateway.tenancy.auth import principal_of
 from gateway.tenancy.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyPage, ApiKeyUpdate, OwnerId
 
-KeyId = Annotated[str, Parameter(pattern=pattern("key"))]
+KeyId = Annotated[str, PathParameter(pattern=pattern("key"))]
 
 
 class ApiKeyController(Controller):
@@ -25,7 +25,7 @@ class ApiKeyController(Controller):
     async def create_api_key(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[ApiKeyCreate, Body()],
+        data: JSONBody[ApiKeyCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> ApiKeyCreated:
         """The whole key is in this response only; we keep just its hash. The operator creates
@@ -38,9 +38,9 @@ class ApiKeyController(Controller):
         request: Request[Any, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
         after: after_param("key") = None,  # type: ignore[valid-type]
-        owner_type: Literal["operator", "supplier", "channel"] | None = None,
-        owner_id: Annotated[OwnerId | None, Parameter(query="owner_id")] = None,
-        status: Literal["active", "revoked"] | None = None,
+        owner_type: FromQuery[Literal["operator", "supplier", "channel"] | None] = None,
+        owner_id: Annotated[OwnerId | None, QueryParameter(name="owner_id")] = None,
+        status: FromQuery[Literal["active", "revoked"] | None] = None,
     ) -> ApiKeyPage:
         rows = await services.list_(principal_of(request), limit, after, owner_type, owner_id, status)
         return make_page(ApiKeyPage, rows, limit, services.to_out)
@@ -51,7 +51,7 @@ class ApiKeyController(Controller):
 
     @patch("/{key_id:str}", responses=responses(404, 409, 413), summary="Update an API key")
     async def update_api_key(
-        self, request: Request[Any, Any, Any], key_id: KeyId, data: Annotated[ApiKeyUpdate, Body()]
+        self, request: Request[Any, Any, Any], key_id: KeyId, data: JSONBody[ApiKeyUpdate]
     ) -> ApiKeyOut:
         return await services.update(principal_of(request), key_id, data)
 
@@ -60,7 +60,7 @@ class ApiKeyController(Controller):
         self,
         request: Request[Any, Any, Any],
         key_id: KeyId,
-        data: Annotated[StatusChange | None, Body()] = None,
+        data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> ApiKeyOut:
         return await services.revoke(principal_of(request), key_id, data.version if data else None)

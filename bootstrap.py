@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Set up and run the gateway, or its test-suite, from a fresh clone with nothing but Python.
+
+    python3 bootstrap.py serve [gateway serve options]   # venv, install, migrate, demo data, serve
+    python3 bootstrap.py test [pytest options]           # venv, install, lint, types, tests on SQLite and PostgreSQL
+
+The virtual environment lives in `.venv` and is reinstalled only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-from"
+
+
+def sh(*args: str | Path, env: dict[str, str] | None = None) -> int:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    return subprocess.call([str(a) for a in args], cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [BIN / "python", "-m", "pip", "--disable-pip-version-check", "-q"]
+    if sh(*pip, "install", "-e", ".[dev]") != 0:
+        sys.exit("installing the project failed")
+    STAMP.write_text(wanted)
+
+
+def serve(args: list[str]) -> int:
+    if not (ROOT / "gateway-demo.json").exists():
+        # demo data on the first run; its keys are saved in gateway-demo.json
+        if sh(BIN / "gateway", "demo") != 0:
+            return 1
+    return sh(BIN / "gateway", "serve", *args)
+
+
+def test(args: list[str]) -> int:
+    steps: list[tuple[str, list[str | Path], dict[str, str]]] = [
+        ("lint", [BIN / "ruff", "check", "."], {}),
+        ("types", [BIN / "mypy", "gateway", "suppliers", "channels", "sdk"], {}),
+        ("tests on SQLite", [BIN / "pytest", "-q", *args], {"GATEWAY_TEST_DATABASE": "sqlite"}),
+        ("tests on PostgreSQL", [BIN / "pytest", "-q", *args], {"GATEWAY_TEST_DATABASE": "postgres"}),
+    ]
+    failed = []
+    for name, command, env in steps:
+        print(f"\n=== {name} ===", flush=True)
+        if sh(*command, env=env) != 0:
+            failed.append(name)
+    print("\n=== summary ===")
+    print("failed: " + ", ".join(failed) if failed else "all steps passed")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test"):
+        print(__doc__)
+        return 2
+    ensure_venv()
+    command, rest = sys.argv[1], sys.argv[2:]
+    return serve(rest) if command == "serve" else test(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
