@@ -85,9 +85,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def openapi_document() -> str:
     """The contract as committed in openapi/openapi.json: generated from the app, stable order."""
-    from gateway.app import create_app
-
     from litestar.serialization import encode_json
+
+    from gateway.app import create_app
 
     app = create_app(Settings(database_url="sqlite:///:memory:"))
     schema = json.loads(encode_json(app.openapi_schema.to_schema()))
