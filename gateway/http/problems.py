@@ -119,42 +119,43 @@ def invalid(field: str, message: str, location: str = "body") -> ProblemError:
 # -- translating what Litestar raises -------------------------------------------------------
 
 _MSGSPEC_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_UNKNOWN_FIELD = re.compile(r"unknown field `(?P<name>[^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 
 def _field_path(message: str, path: str) -> str:
-    """msgspec reports an unknown field at its parent; name the field itself."""
+    """msgspec reports an unknown or missing field at its parent object; name the field itself."""
     path = path.lstrip(".")
-    unknown = _UNKNOWN_FIELD.search(message)
-    if unknown:
-        path = f"{path}.{unknown.group('name')}" if path else unknown.group("name")
-    return path
+    named = _NAMED_FIELD.search(message)
+    if named:
+        path = f"{path}.{named.group('name')}" if path else named.group("name")
+    return path or "(body)"
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:
+    """Litestar's validation details → one `FieldError` per bad field, with a JSON-ish path."""
     errors: list[FieldError] = []
     extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
     for item in extra:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid value"))
-        source = str(item.get("source") or "body")
+        source = item.get("source") or "body"
+        location = str(getattr(source, "value", source))
         key = str(item.get("key") or "")
+        if location == "body" and key == "data":  # Litestar names the whole body after the handler argument
+            key = ""
         match = _MSGSPEC_PATH.match(message)
         if match and match.group("path") is not None:
-            message = match.group("message")
-            key = key or _field_path(message, match.group("path"))
-        elif not key:
-            key = _field_path(message, "")
-        errors.append(FieldError(field=key or "(body)", message=message, location=source))
+            message, key = match.group("message"), match.group("path")
+        field = _field_path(message, key) if location == "body" else key or "(parameter)"
+        errors.append(FieldError(field=field, message=message, location=location))
     if not errors:
         message = exc.detail or "invalid request"
         match = _MSGSPEC_PATH.match(message)
-        field = _field_path(message, "") or "(body)"
+        path = ""
         if match and match.group("path") is not None:
-            message = match.group("message")
-            field = _field_path(message, match.group("path")) or "(body)"
-        errors.append(FieldError(field=field, message=message))
+            message, path = match.group("message"), match.group("path")
+        errors.append(FieldError(field=_field_path(message, path), message=message))
     return errors
 
 
@@ -166,6 +167,16 @@ def _problem_for(exc: Exception) -> tuple[Problem, dict[str, str]]:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         problem = Problem(
             type=problem_type("validation"), title="Validation failed", status=400, detail=detail, errors=errors
+        )
+        return problem, dict(exc.headers or {})
+    if isinstance(exc, HTTPException) and exc.status_code == 400:  # e.g. a body that is not JSON at all
+        detail = exc.detail or "Malformed request"
+        problem = Problem(
+            type=problem_type("validation"),
+            title="Validation failed",
+            status=400,
+            detail=detail,
+            errors=[FieldError(field="(body)", message=detail)],
         )
         return problem, dict(exc.headers or {})
     if isinstance(exc, HTTPException):
