@@ -32,4 +32,4 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
             return None
         if self.type == kind:
             return self.owner_id
-        return "\x00nothing"  # matches no id: another principal type sees none of these rows
+        return ""  # no id is empty: another principal type sees none of these rows
