@@ -134,3 +134,10 @@ async def test_pagination_walks_every_item_once(tenant: Any) -> None:
             break
         after = page["next_cursor"]
     assert seen == ids and pages == 3
+
+
+@pytest.mark.parametrize("name", ["bad\u0000name", "tab\there", "   "])
+async def test_text_fields_refuse_control_characters_and_blank(tenant: Any, name: str) -> None:
+    response = await tenant.call("POST", "/v1/suppliers", json={"name": name})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "name"

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+#: printable text: no control characters (PostgreSQL cannot store NUL), at least one non-space
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+Label = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Version = Annotated[
     int, msgspec.Meta(ge=1, le=2**31 - 1, description="The version you read; a stale one is refused with 409.")
 ]

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from gateway.http.fields import Name, Strict, Version
+from gateway.http.fields import Label, Name, Strict, Version
 from gateway.http.pagination import Page
 from gateway.tenancy.principal import KeyKind, OwnerType
 
@@ -22,12 +22,12 @@ class Owner(Strict):
 class ApiKeyCreate(Strict):
     owner: Owner
     kind: KeyKind = "secret"
-    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    name: Label = ""
 
 
 class ApiKeyUpdate(Strict):
     version: Version
-    name: Annotated[str, msgspec.Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    name: Label | msgspec.UnsetType = msgspec.UNSET
 
 
 class OwnerOut(msgspec.Struct, kw_only=True):
