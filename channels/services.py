@@ -22,9 +22,9 @@ def to_out(row: dict[str, Any]) -> ChannelOut:
     return msgspec.convert(row, ChannelOut)
 
 
-def _visible(principal: Principal) -> list[Any]:
+def _visible(principal: Principal) -> dict[str, Any]:
     scope = principal.scope("channel")
-    return [] if scope is None else [Channel.id == scope]
+    return {} if scope is None else {"id": scope}
 
 
 async def create(principal: Principal, body: ChannelCreate) -> ChannelOut:
@@ -51,24 +51,24 @@ async def get(principal: Principal, channel_id: str) -> ChannelOut:
 
 
 async def list_(principal: Principal, limit: int, after: str | None, status: str | None) -> list[dict[str, Any]]:
-    where = _visible(principal)
+    filters = _visible(principal)
     if status is not None:
-        where.append(Channel.status == status)
-    return await list_page(Channel, principal.tenant_id, limit, after, where)
+        filters["status"] = status
+    return await list_page(Channel, principal.tenant_id, limit, after, filters)
 
 
 async def update(principal: Principal, channel_id: str, body: ChannelUpdate) -> ChannelOut:
-    values = {Channel.name: body.name} if body.name is not msgspec.UNSET else {}
+    values = {"name": body.name} if body.name is not msgspec.UNSET else {}
     return await _write(principal, channel_id, body.version, values, "channel.updated")
 
 
 async def set_status(principal: Principal, channel_id: str, version: int | None, status: str) -> ChannelOut:
     event = "channel.activated" if status == "active" else "channel.deactivated"
-    return await _write(principal, channel_id, version, {Channel.status: status}, event)
+    return await _write(principal, channel_id, version, {"status": status}, event)
 
 
 async def _write(
-    principal: Principal, channel_id: str, version: int | None, values: dict[Any, Any], event: str
+    principal: Principal, channel_id: str, version: int | None, values: dict[str, Any], event: str
 ) -> ChannelOut:
     async with db().transaction():
         row = await update_versioned(Channel, KIND, principal.tenant_id, channel_id, version, values)

@@ -38,12 +38,12 @@ def _version() -> str:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     database = database or Database(make_engine(settings))
-    use(database)
     configure_logging(settings.log_level)
     counters: CounterStore = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        use(database)  # at startup, not construction: building an app for its schema binds nothing
         janitor = asyncio.create_task(_purge_idempotency_keys(settings.idempotency_retention_hours))
         try:
             yield

@@ -22,9 +22,9 @@ def to_out(row: dict[str, Any]) -> SupplierOut:
     return msgspec.convert(row, SupplierOut)
 
 
-def _visible(principal: Principal) -> list[Any]:
+def _visible(principal: Principal) -> dict[str, Any]:
     scope = principal.scope("supplier")
-    return [] if scope is None else [Supplier.id == scope]
+    return {} if scope is None else {"id": scope}
 
 
 async def create(principal: Principal, body: SupplierCreate) -> SupplierOut:
@@ -50,24 +50,24 @@ async def get(principal: Principal, supplier_id: str) -> SupplierOut:
 
 
 async def list_(principal: Principal, limit: int, after: str | None, status: str | None) -> list[dict[str, Any]]:
-    where = _visible(principal)
+    filters = _visible(principal)
     if status is not None:
-        where.append(Supplier.status == status)
-    return await list_page(Supplier, principal.tenant_id, limit, after, where)
+        filters["status"] = status
+    return await list_page(Supplier, principal.tenant_id, limit, after, filters)
 
 
 async def update(principal: Principal, supplier_id: str, body: SupplierUpdate) -> SupplierOut:
-    values = {Supplier.name: body.name} if body.name is not msgspec.UNSET else {}
+    values = {"name": body.name} if body.name is not msgspec.UNSET else {}
     return await _write(principal, supplier_id, body.version, values, "supplier.updated")
 
 
 async def set_status(principal: Principal, supplier_id: str, version: int | None, status: str) -> SupplierOut:
     event = "supplier.activated" if status == "active" else "supplier.deactivated"
-    return await _write(principal, supplier_id, version, {Supplier.status: status}, event)
+    return await _write(principal, supplier_id, version, {"status": status}, event)
 
 
 async def _write(
-    principal: Principal, supplier_id: str, version: int | None, values: dict[Any, Any], event: str
+    principal: Principal, supplier_id: str, version: int | None, values: dict[str, Any], event: str
 ) -> SupplierOut:
     async with db().transaction():
         row = await update_versioned(Supplier, KIND, principal.tenant_id, supplier_id, version, values)

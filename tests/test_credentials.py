@@ -109,3 +109,12 @@ async def test_operator_key_owner_rules(tenant: Any) -> None:
     assert with_id.status_code == 400 and with_id.json()["errors"][0]["field"] == "owner.id"
     without_id = await tenant.call("POST", "/v1/api-keys", json={"owner": {"type": "supplier"}})
     assert without_id.status_code == 400 and without_id.json()["errors"][0]["field"] == "owner.id"
+
+
+async def test_key_filters_never_widen_what_a_supplier_sees(tenant: Any) -> None:
+    mine, key = await tenant.supplier("Mine")
+    other, _ = await tenant.supplier("Other")
+    asked = await tenant.call("GET", f"/v1/api-keys?owner_id={other['id']}", key=key)
+    assert asked.status_code == 200 and asked.json()["data"] == []
+    by_operator = await tenant.call("GET", f"/v1/api-keys?owner_id={other['id']}")
+    assert [k["owner"]["id"] for k in by_operator.json()["data"]] == [other["id"]]

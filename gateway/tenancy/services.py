@@ -45,11 +45,11 @@ def to_out(row: dict[str, Any]) -> ApiKeyOut:
     )
 
 
-def _visible(principal: Principal) -> list[Any]:
+def _visible(principal: Principal) -> dict[str, Any]:
     """The operator sees every key; a supplier or channel only the keys that act for it."""
     if principal.is_operator:
-        return []
-    return [ApiKey.owner_type == principal.type, ApiKey.owner_id == principal.owner_id]
+        return {}
+    return {"owner_type": principal.type, "owner_id": principal.owner_id}
 
 
 async def _insert_key(
@@ -131,30 +131,29 @@ async def list_(
     owner_id: str | None,
     status: str | None,
 ) -> list[dict[str, Any]]:
-    where = _visible(principal)
-    if owner_type is not None:
-        where.append(ApiKey.owner_type == owner_type)
-    if owner_id is not None:
-        where.append(ApiKey.owner_id == owner_id)
-    if status is not None:
-        where.append(ApiKey.status == status)
-    return await list_page(ApiKey, principal.tenant_id, limit, after, where)
+    filters = _visible(principal)
+    for column, value in (("owner_type", owner_type), ("owner_id", owner_id), ("status", status)):
+        if value is not None:
+            if filters.get(column, value) != value:
+                return []  # asks for another owner's keys: there are none it may see
+            filters[column] = value
+    return await list_page(ApiKey, principal.tenant_id, limit, after, filters)
 
 
 async def update(principal: Principal, key_id: str, body: ApiKeyUpdate) -> ApiKeyOut:
-    values = {ApiKey.name: body.name} if body.name is not msgspec.UNSET else {}
+    values = {"name": body.name} if body.name is not msgspec.UNSET else {}
     return await _write(principal, key_id, body.version, values, "api_key.updated")
 
 
 async def revoke(principal: Principal, key_id: str, version: int | None) -> ApiKeyOut:
     """Revocation is immediate and final: a revoked key never authenticates again."""
     return await _write(
-        principal, key_id, version, {ApiKey.status: "revoked", ApiKey.revoked_at: utcnow()}, "api_key.revoked"
+        principal, key_id, version, {"status": "revoked", "revoked_at": utcnow()}, "api_key.revoked"
     )
 
 
 async def _write(
-    principal: Principal, key_id: str, version: int | None, values: dict[Any, Any], event: str
+    principal: Principal, key_id: str, version: int | None, values: dict[str, Any], event: str
 ) -> ApiKeyOut:
     async with db().transaction():
         row = await update_versioned(ApiKey, KIND, principal.tenant_id, key_id, version, values, _visible(principal))
