@@ -60,6 +60,8 @@ async def stamp_response(message: Message, scope: Scope) -> None:
         return
     rid = request_id_of(scope)
     MutableScopeHeaders.from_message(message)["X-Request-Id"] = rid
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     user = scope.get("user")
     started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
     access_log.info(
