@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter
 
-from channels import services
 from channels.schemas import ChannelCreate, ChannelOut, ChannelPage, ChannelUpdate
-from gateway.http.fields import StatusChange
+from channels.services import channels
+from gateway.http.fields import StatusChange, changes
 from gateway.http.idempotency import IdempotencyKey
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
 from gateway.http.problems import responses
@@ -28,7 +29,7 @@ class ChannelController(Controller):
         data: JSONBody[ChannelCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> ChannelOut:
-        return await services.create(principal_of(request), data)
+        return await channels.create(principal_of(request), msgspec.structs.asdict(data))
 
     @get(responses=responses(), summary="List channels")
     async def list_channels(
@@ -39,18 +40,18 @@ class ChannelController(Controller):
         status: FromQuery[Literal["active", "inactive"] | None] = None,
     ) -> ChannelPage:
         """The operator sees every channel of the tenant; a channel sees itself."""
-        rows = await services.list_(principal_of(request), limit, after, status)
-        return make_page(ChannelPage, rows, limit, services.to_out)
+        rows = await channels.list(principal_of(request), limit, after, status)
+        return make_page(ChannelPage, rows, limit, channels.to_out)
 
     @get("/{channel_id:str}", responses=responses(404), summary="Retrieve a channel")
     async def get_channel(self, request: Request[Any, Any, Any], channel_id: ChannelId) -> ChannelOut:
-        return await services.get(principal_of(request), channel_id)
+        return await channels.get(principal_of(request), channel_id)
 
     @patch("/{channel_id:str}", guards=[operator_only], responses=responses(404, 409, 413), summary="Update a channel")
     async def update_channel(
         self, request: Request[Any, Any, Any], channel_id: ChannelId, data: JSONBody[ChannelUpdate]
     ) -> ChannelOut:
-        return await services.update(principal_of(request), channel_id, data)
+        return await channels.update(principal_of(request), channel_id, data.version, changes(data))
 
     @post(
         "/{channel_id:str}/deactivate",
@@ -67,7 +68,7 @@ class ChannelController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> ChannelOut:
         """An inactive channel's keys stop working and it can place no orders."""
-        return await services.set_status(principal_of(request), channel_id, data.version if data else None, "inactive")
+        return await channels.set_status(principal_of(request), channel_id, data.version if data else None, "inactive")
 
     @post(
         "/{channel_id:str}/activate",
@@ -83,4 +84,4 @@ class ChannelController(Controller):
         data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> ChannelOut:
-        return await services.set_status(principal_of(request), channel_id, data.version if data else None, "active")
+        return await channels.set_status(principal_of(request), channel_id, data.version if data else None, "active")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels import services as channel_services
-from channels.schemas import ChannelCreate
+from channels.services import channels
 from gateway.storage import db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
 from gateway.tenancy.schemas import ApiKeyCreate, Owner
-from suppliers import services as supplier_services
-from suppliers.schemas import SupplierCreate
+from suppliers.services import suppliers as supplier_parties
 
 DEMO_TENANT = "Demo City Supply"
 SUPPLIERS = ["Fresh Valley Grocers", "Harbour Bikes & Parts", "Old Town Bakery"]
@@ -35,11 +33,11 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
 
     suppliers = []
     for name in SUPPLIERS:
-        supplier = await supplier_services.create(principal, SupplierCreate(name=name))
+        supplier = await supplier_parties.create(principal, {"name": name})
         key = await tenancy.create(principal, ApiKeyCreate(owner=Owner(type="supplier", id=supplier.id), name="demo"))
         suppliers.append({"id": supplier.id, "name": supplier.name, "secret_key": key.key})
 
-    channel = await channel_services.create(principal, ChannelCreate(name="Pedal City bike-share", kind="partner_app"))
+    channel = await channels.create(principal, {"name": "Pedal City bike-share", "kind": "partner_app"})
     channel_secret = await tenancy.create(
         principal, ApiKeyCreate(owner=Owner(type="channel", id=channel.id), name="demo server")
     )

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter
 
-from gateway.http.fields import StatusChange
+from gateway.http.fields import StatusChange, changes
 from gateway.http.idempotency import IdempotencyKey
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
 from gateway.http.problems import responses
 from gateway.ids import pattern
 from gateway.tenancy.auth import operator_only, principal_of
-from suppliers import services
 from suppliers.schemas import SupplierCreate, SupplierOut, SupplierPage, SupplierUpdate
+from suppliers.services import suppliers
 
 SupplierId = Annotated[str, PathParameter(pattern=pattern("sup"))]
 
@@ -28,7 +29,7 @@ class SupplierController(Controller):
         data: JSONBody[SupplierCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> SupplierOut:
-        return await services.create(principal_of(request), data)
+        return await suppliers.create(principal_of(request), msgspec.structs.asdict(data))
 
     @get(responses=responses(), summary="List suppliers")
     async def list_suppliers(
@@ -39,12 +40,12 @@ class SupplierController(Controller):
         status: FromQuery[Literal["active", "inactive"] | None] = None,
     ) -> SupplierPage:
         """The operator sees every supplier of the tenant; a supplier sees itself."""
-        rows = await services.list_(principal_of(request), limit, after, status)
-        return make_page(SupplierPage, rows, limit, services.to_out)
+        rows = await suppliers.list(principal_of(request), limit, after, status)
+        return make_page(SupplierPage, rows, limit, suppliers.to_out)
 
     @get("/{supplier_id:str}", responses=responses(404), summary="Retrieve a supplier")
     async def get_supplier(self, request: Request[Any, Any, Any], supplier_id: SupplierId) -> SupplierOut:
-        return await services.get(principal_of(request), supplier_id)
+        return await suppliers.get(principal_of(request), supplier_id)
 
     @patch(
         "/{supplier_id:str}", guards=[operator_only], responses=responses(404, 409, 413), summary="Update a supplier"
@@ -52,7 +53,7 @@ class SupplierController(Controller):
     async def update_supplier(
         self, request: Request[Any, Any, Any], supplier_id: SupplierId, data: JSONBody[SupplierUpdate]
     ) -> SupplierOut:
-        return await services.update(principal_of(request), supplier_id, data)
+        return await suppliers.update(principal_of(request), supplier_id, data.version, changes(data))
 
     @post(
         "/{supplier_id:str}/deactivate",
@@ -69,7 +70,9 @@ class SupplierController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> SupplierOut:
         """An inactive supplier's keys stop working and its locations stop receiving orders."""
-        return await services.set_status(principal_of(request), supplier_id, data.version if data else None, "inactive")
+        return await suppliers.set_status(
+            principal_of(request), supplier_id, data.version if data else None, "inactive"
+        )
 
     @post(
         "/{supplier_id:str}/activate",
@@ -85,4 +88,4 @@ class SupplierController(Controller):
         data: JSONBody[StatusChange | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> SupplierOut:
-        return await services.set_status(principal_of(request), supplier_id, data.version if data else None, "active")
+        return await suppliers.set_status(principal_of(request), supplier_id, data.version if data else None, "active")

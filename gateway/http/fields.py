@@ -24,3 +24,12 @@ class StatusChange(Strict):
     """Body of `…/activate` and `…/deactivate`: `version` optional, checked when given."""
 
     version: Version | None = None
+
+
+def changes(body: msgspec.Struct, *, exclude: tuple[str, ...] = ("version",)) -> dict[str, object]:
+    """The fields a PATCH body actually sets (msgspec leaves the others `UNSET`)."""
+    return {
+        name: value
+        for name in body.__struct_fields__
+        if name not in exclude and (value := getattr(body, name)) is not msgspec.UNSET
+    }
