@@ -13,6 +13,7 @@ from litestar.middleware.base import DefineMiddleware
 
 from channels.controllers import ChannelController
 from gateway.events.controllers import EventController
+from gateway.http.allow import complete_allow_header
 from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
 from gateway.http.health import healthz, readyz
 from gateway.http.idempotency import IdempotencyMiddleware, purge_expired
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ],
         guards=[publishable_keys_only_where_allowed],
         exception_handlers={Exception: handle_exception},
-        before_send=[stamp_response],
+        before_send=[stamp_response, complete_allow_header],
         lifespan=[lifespan],
         openapi_config=openapi_config(_version()),
         plugins=[StrictStructSchemaPlugin()],

@@ -1,38 +1,109 @@
-"""Schemathesis over every operation of the published contract, in-process.
+"""Schemathesis over every operation of the published contract, in-process, all checks.
 
-The app under test is the session app of conftest. Schemathesis' ASGI transport runs it in
-its own event loop (a thread with an anyio portal); the storage engines keep connections per
-loop, so both loops share the one database.
+The schema is the committed contract (`openapi/openapi.json`, which `test_contract.py` holds
+equal to what the app generates; `test_served_contract_is_the_committed_one` holds it equal to
+what the app serves). Calls reach the session app of conftest in-process: Schemathesis' ASGI
+transport runs it on its own event loop (a thread), and the storage engines keep their
+connections per loop, so both loops share the one test database.
+
+The caller is the operator of a demo tenant (suppliers, a channel, keys, events), so that ids
+drawn from the tenant's real objects reach the handlers' logic, not only their 404s.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, assume, settings
+from hypothesis import strategies as st
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from gateway.demo import build_demo
+from gateway.tenancy import credentials
+from gateway.tenancy import services as tenancy
+from gateway.tenancy.principal import Principal
+from gateway.tenancy.schemas import ApiKeyCreate, Owner
 
-MAX_EXAMPLES = 30
+#: modest by default (the whole module takes seconds); raise them for a deeper hunt
+MAX_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "40"))
+STATEFUL_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_STATEFUL_EXAMPLES", "15"))
+CONTRACT = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+DOCUMENT = json.loads(CONTRACT.read_text())
+
+#: The fuzzer's credential. Schemathesis builds its coverage cases (credentials applied) while
+#: pytest collects, before any fixture has run, so the key is chosen now and stored by `seeded`.
+OPERATOR_SECRET = credentials.generate("secret")
+
+#: filled by fixtures: the app, and real ids of the demo tenant by path-parameter name
+_state: dict[str, Any] = {"ids": {}}
+
+
+async def _app(scope: Any, receive: Any, send: Any) -> None:
+    """The session app, reached through this stand-in: the schema is loaded at import time,
+    before pytest has built the app."""
+    await _state["app"](scope, receive, send)
+
+
+schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT))  # Schemathesis adds to what it loads
+schema.app = _app
+
+
+def _collections() -> dict[str, str]:
+    """Path-parameter name → the list operation that yields such ids (the template's parent):
+    `/v1/suppliers/{supplier_id}/…` → `supplier_id: /v1/suppliers`."""
+    found: dict[str, str] = {}
+    for path in DOCUMENT["paths"]:
+        head, sep, rest = path.partition("/{")
+        if sep and "get" in DOCUMENT["paths"].get(head, {}):
+            found[rest.split("}", 1)[0]] = head
+    return found
 
 
 @pytest.fixture(scope="session")
-async def seeded(database: Any) -> dict[str, Any]:
-    """A demo tenant (three suppliers, a channel, keys): GETs by id have real objects to find."""
-    return await build_demo()
+async def seeded(client: AsyncTestClient[Litestar]) -> dict[str, Any]:
+    """The demo tenant, the fuzzer's operator key in it, and its real ids by parameter name."""
+    demo = await build_demo()
+    principal = Principal(
+        tenant_id=demo["tenant"]["id"], type="operator", owner_id=None, key_id="schemathesis", key_kind="secret"
+    )
+    original = credentials.generate
+    credentials.generate = lambda kind: OPERATOR_SECRET  # type: ignore[assignment]
+    try:
+        created = await tenancy.create(principal, ApiKeyCreate(owner=Owner(type="operator"), name="schemathesis"))
+    finally:
+        credentials.generate = original  # type: ignore[assignment]
+    ids: dict[str, list[str]] = {}
+    for name, collection in _collections().items():
+        response = await client.get(collection, headers={"Authorization": f"Bearer {OPERATOR_SECRET}"})
+        assert response.status_code == 200, response.text
+        # revoking the fuzzer's own credential would end the run, not find a bug
+        ids[name] = [item["id"] for item in response.json()["data"] if item["id"] != created.id]
+        assert ids[name], f"the demo tenant has nothing at {collection}: seed it"
+    return {"demo": demo, "fuzz_key_id": created.id, "ids": ids}
+
+
+@pytest.fixture(autouse=True)
+def _wire(app: Litestar, seeded: dict[str, Any]) -> None:
+    _state["app"] = app
+    _state["ids"] = seeded["ids"]
+    _state["fuzz_key_id"] = seeded["fuzz_key_id"]
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """A fresh `Idempotency-Key` for every call that has one.
+    """A fresh `Idempotency-Key` for every call that sends one.
 
-    Schemathesis reuses header values across generated calls; the contract answers 422 to a key
-    reused with another body, which is right and must stay. One key per call keeps the check
-    on everything else meaningful.
+    Schemathesis reuses header values across generated calls, so one key arrives with
+    different bodies; the contract's 422 for that is right and stays (FIELD-NOTES). A key per
+    call keeps every other check meaningful.
     """
     if case.headers and any(name.lower() == "idempotency-key" for name in case.headers):
         headers = {k: v for k, v in case.headers.items() if k.lower() != "idempotency-key"}
@@ -40,28 +111,58 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.headers = headers
 
 
-def _bearer_auth(operator_key: str) -> type:
-    class OperatorKey:
-        def get(self, case: Any, ctx: Any) -> str:
-            return operator_key
-
-        def set(self, case: Any, data: str, ctx: Any) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
-
-    return OperatorKey
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
+    """Half of the cases address a real object of the tenant instead of a drawn id."""
+    real = {name: st.sampled_from(_state["ids"][name]) for name in path_parameters or {} if _state["ids"].get(name)}
+    if not real:
+        return st.just(path_parameters)
+    return st.one_of(st.just(path_parameters), st.fixed_dictionaries({**path_parameters, **real}))
 
 
-@pytest.fixture(scope="session")
-def api_schema(app: Litestar, seeded: dict[str, Any]) -> Any:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    schema.auth(_bearer_auth(seeded["operator_key"]))
-    return schema
+@schema.auth()
+class OperatorKey:
+    def get(self, case: Any, ctx: Any) -> str:
+        return OPERATOR_SECRET
+
+    def set(self, case: Any, data: str, ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
-lazy_schema = schemathesis.pytest.from_fixture("api_schema")
+async def test_served_contract_is_the_committed_one(client: AsyncTestClient[Litestar]) -> None:
+    served = await client.get("/openapi.json")
+    assert served.status_code == 200
+    assert served.json() == DOCUMENT, "openapi/openapi.json differs from what the app serves: run `gateway openapi`"
 
 
-@lazy_schema.parametrize()
+def test_every_operation_is_fuzzed() -> None:
+    selected = {(op.method.upper(), op.path) for op in (r.ok() for r in schema.get_all_operations())}
+    published = {(m.upper(), p) for p, item in DOCUMENT["paths"].items() for m in item if m != "parameters"}
+    assert selected == published
+
+
+@schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_honours_the_contract(case: Any) -> None:
     case.call_and_validate()
+
+
+class StatefulRun(schema.as_state_machine()):  # type: ignore[misc]
+    """Chains calls along the links Schemathesis infers (create → get/patch/revoke …)."""
+
+    def before_call(self, case: Any) -> None:
+        # A link may hand the fuzzer's own key id (it is in the key listing) to `…/revoke`:
+        # that would end the run, not find a bug.
+        assume(not (case.path.endswith("/revoke") and _state["fuzz_key_id"] in (case.path_parameters or {}).values()))
+
+
+def test_stateful_sequences_honour_the_contract() -> None:
+    StatefulRun.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+            stateful_step_count=6,
+        )
+    )

@@ -1,32 +1,140 @@
 """The published contract: OpenAPI config and a schema plugin that tells the whole truth.
 
 Litestar does not publish `forbid_unknown_fields=True` as `additionalProperties: false`
-(FIELD-NOTES), so a fuzzer would send extra fields the server rightly rejects.
+(FIELD-NOTES), so a fuzzer would send extra fields the server rightly rejects. Nor does it
+publish the `msgspec.Meta` constraints of a type outside a struct field (a query parameter,
+the items of a list), nor that a body typed `T | None = None` may be left out: both are
+made true here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, Operation, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPI, OpenAPIType, Operation, RequestBody, Schema, SecurityScheme
+from litestar.params import KwargDefinition
+from litestar.typing import FieldDefinition
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
-    from litestar.openapi.spec import Schema
-    from litestar.typing import FieldDefinition
+    from litestar.openapi.spec import Reference
+
+#: `msgspec.inspect` constraint attribute → `KwargDefinition` attribute, by kind of type
+_SCALAR_CONSTRAINTS: dict[type, dict[str, str]] = {
+    msgspec.inspect.StrType: {"min_length": "min_length", "max_length": "max_length", "pattern": "pattern"},
+    msgspec.inspect.IntType: {"gt": "gt", "ge": "ge", "lt": "lt", "le": "le", "multiple_of": "multiple_of"},
+    msgspec.inspect.FloatType: {"gt": "gt", "ge": "ge", "lt": "lt", "le": "le", "multiple_of": "multiple_of"},
+}
+
+
+def _meta_constraints(field_definition: FieldDefinition) -> dict[str, Any]:
+    """The constraints an `Annotated[str | int | float, msgspec.Meta(...)]` puts on its values."""
+    if not any(isinstance(meta, msgspec.Meta) for meta in field_definition.metadata):
+        return {}
+    try:
+        info = msgspec.inspect.type_info(field_definition.raw)
+    except Exception:  # not a type msgspec can describe: leave it to Litestar
+        return {}
+    kwargs: dict[str, Any] = {}
+    if isinstance(info, msgspec.inspect.Metadata):
+        if info.extra_json_schema and "description" in info.extra_json_schema:
+            kwargs["description"] = info.extra_json_schema["description"]
+        info = info.type
+    for attribute, kwarg in _SCALAR_CONSTRAINTS.get(type(info), {}).items():
+        if (value := getattr(info, attribute)) is not None:
+            kwargs[kwarg] = value
+    return kwargs
 
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
-    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+    """Structs as Litestar publishes them, plus `additionalProperties: false` for strict ones;
+    and the `msgspec.Meta` constraints of scalar types where Litestar drops them."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return super().is_plugin_supported_field(field_definition) or self._unpublished_meta(field_definition)
+
+    @staticmethod
+    def _unpublished_meta(field_definition: FieldDefinition) -> bool:
+        kwarg = field_definition.kwarg_definition
+        if kwarg is not None and not isinstance(kwarg, KwargDefinition):
+            return False
+        constraints = _meta_constraints(field_definition)
+        return bool(constraints) and all(getattr(kwarg, name, None) is None for name in constraints)
+
+    def to_openapi_schema(  # type: ignore[override]
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema | Reference:
+        if not super().is_plugin_supported_field(field_definition):
+            plain = FieldDefinition.from_annotation(
+                field_definition.annotation,
+                name=field_definition.name,
+                default=field_definition.default,
+                kwarg_definition=KwargDefinition(**_meta_constraints(field_definition)),
+            )
+            return schema_creator.for_field_definition(plain)
         schema = super().to_openapi_schema(field_definition, schema_creator)
         config = getattr(field_definition.type_, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
+        if one_of := getattr(field_definition.type_, "__openapi_one_of__", None):
+            schema.one_of = [_schema_from_json(option) for option in one_of]
         return schema
+
+
+_SCHEMA_KEYS = {
+    "oneOf": "one_of",
+    "anyOf": "any_of",
+    "allOf": "all_of",
+    "additionalProperties": "additional_properties",
+}
+
+
+def _schema_from_json(value: dict[str, Any]) -> Schema:
+    """A `Schema` from a JSON Schema written as a dict (a struct's `__openapi_one_of__`: a rule
+    between fields that types alone cannot say)."""
+    kwargs: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "properties":
+            item = {name: _schema_from_json(sub) for name, sub in item.items()}
+        elif key in ("oneOf", "anyOf", "allOf"):
+            item = [_schema_from_json(sub) for sub in item]
+        elif key == "type":
+            item = [OpenAPIType(t) for t in item] if isinstance(item, list) else OpenAPIType(item)
+        kwargs[_SCHEMA_KEYS.get(key, key)] = item
+    return Schema(**kwargs)
+
+
+def _accepts_null(schema: Any) -> bool:
+    if not isinstance(schema, Schema):
+        return False
+    types = schema.type if isinstance(schema.type, list) else [schema.type]
+    return OpenAPIType.NULL in types or any(_accepts_null(option) for option in schema.one_of or [])
+
+
+class GatewayOpenAPI(OpenAPI):
+    """Litestar marks every request body `required`; a body typed `T | None = None` (the
+    `…/activate`, `…/revoke` actions) may be left out, and the contract says so."""
+
+    def to_schema(self) -> dict[str, Any]:
+        for item in (self.paths or {}).values():
+            for operation in (item.get, item.put, item.post, item.patch, item.delete):
+                body = operation.request_body if operation is not None else None
+                if isinstance(body, RequestBody) and all(
+                    _accepts_null(media.schema) for media in (body.content or {}).values()
+                ):
+                    body.required = False
+        return super().to_schema()
+
+
+class GatewayOpenAPIConfig(OpenAPIConfig):
+    def to_openapi_schema(self) -> OpenAPI:
+        base = super().to_openapi_schema()
+        return GatewayOpenAPI(**{field.name: getattr(base, field.name) for field in dataclasses.fields(base)})
 
 
 class PublicOperation(Operation):
@@ -44,7 +152,7 @@ def operation_id(route_handler: Any, http_method: Any, path_components: Any) -> 
 
 
 def openapi_config(version: str) -> OpenAPIConfig:
-    return OpenAPIConfig(
+    return GatewayOpenAPIConfig(
         title="Open commerce gateway",
         version=version,
         description=(

@@ -12,7 +12,15 @@ from gateway.http.problems import responses
 from gateway.ids import pattern
 from gateway.tenancy import services
 from gateway.tenancy.auth import principal_of
-from gateway.tenancy.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyPage, ApiKeyUpdate, OwnerId
+from gateway.tenancy.schemas import (
+    OWNER_ID_PATTERN,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    ApiKeyPage,
+    ApiKeyUpdate,
+    OwnerId,
+)
 
 KeyId = Annotated[str, PathParameter(pattern=pattern("key"))]
 
@@ -39,7 +47,7 @@ class ApiKeyController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         after: after_param("key") = None,  # type: ignore[valid-type]
         owner_type: FromQuery[Literal["operator", "supplier", "channel"] | None] = None,
-        owner_id: Annotated[OwnerId | None, QueryParameter(name="owner_id")] = None,
+        owner_id: Annotated[OwnerId | None, QueryParameter(name="owner_id", pattern=OWNER_ID_PATTERN)] = None,
         status: FromQuery[Literal["active", "revoked"] | None] = None,
     ) -> ApiKeyPage:
         rows = await services.list_(principal_of(request), limit, after, owner_type, owner_id, status)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -9,7 +9,8 @@ from gateway.http.fields import Label, Name, Strict, Version
 from gateway.http.pagination import Page
 from gateway.tenancy.principal import KeyKind, OwnerType
 
-OwnerId = Annotated[str, msgspec.Meta(pattern=r"^(sup|chn)_[0-9a-hjkmnp-tv-z]{26}$")]
+OWNER_ID_PATTERN = r"^(sup|chn)_[0-9a-hjkmnp-tv-z]{26}$"
+OwnerId = Annotated[str, msgspec.Meta(pattern=OWNER_ID_PATTERN)]
 
 
 class Owner(Strict):
@@ -17,6 +18,13 @@ class Owner(Strict):
 
     type: OwnerType
     id: OwnerId | None = None
+
+    #: published as the schema's `oneOf` (gateway.http.openapi): the rule the service enforces,
+    #: so that a client (or a fuzzer) knows that `{"type": "operator", "id": …}` is refused
+    __openapi_one_of__: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"properties": {"type": {"const": "operator"}, "id": {"type": "null"}}},
+        {"properties": {"type": {"enum": ["supplier", "channel"]}, "id": {"type": "string"}}, "required": ["id"]},
+    )
 
 
 class ApiKeyCreate(Strict):

@@ -147,9 +147,7 @@ async def update(principal: Principal, key_id: str, body: ApiKeyUpdate) -> ApiKe
 
 async def revoke(principal: Principal, key_id: str, version: int | None) -> ApiKeyOut:
     """Revocation is immediate and final: a revoked key never authenticates again."""
-    return await _write(
-        principal, key_id, version, {"status": "revoked", "revoked_at": utcnow()}, "api_key.revoked"
-    )
+    return await _write(principal, key_id, version, {"status": "revoked", "revoked_at": utcnow()}, "api_key.revoked")
 
 
 async def _write(
