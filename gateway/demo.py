@@ -8,7 +8,7 @@ from channels.services import channels
 from gateway.storage import db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
-from gateway.tenancy.schemas import ApiKeyCreate, Owner
+from gateway.tenancy.schemas import ApiKeyCreate, ChannelOwner, SupplierOwner
 from suppliers.services import suppliers as supplier_parties
 
 DEMO_TENANT = "Demo City Supply"
@@ -34,15 +34,15 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
     suppliers = []
     for name in SUPPLIERS:
         supplier = await supplier_parties.create(principal, {"name": name})
-        key = await tenancy.create(principal, ApiKeyCreate(owner=Owner(type="supplier", id=supplier.id), name="demo"))
+        key = await tenancy.create(principal, ApiKeyCreate(owner=SupplierOwner(id=supplier.id), name="demo"))
         suppliers.append({"id": supplier.id, "name": supplier.name, "secret_key": key.key})
 
     channel = await channels.create(principal, {"name": "Pedal City bike-share", "kind": "partner_app"})
     channel_secret = await tenancy.create(
-        principal, ApiKeyCreate(owner=Owner(type="channel", id=channel.id), name="demo server")
+        principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), name="demo server")
     )
     channel_public = await tenancy.create(
-        principal, ApiKeyCreate(owner=Owner(type="channel", id=channel.id), kind="publishable", name="demo widget")
+        principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget")
     )
     summary: dict[str, Any] = {
         "tenant": {"id": created.tenant.id, "name": created.tenant.name},

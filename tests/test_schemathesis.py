@@ -30,7 +30,7 @@ from gateway.demo import build_demo
 from gateway.tenancy import credentials
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
-from gateway.tenancy.schemas import ApiKeyCreate, Owner
+from gateway.tenancy.schemas import ApiKeyCreate, OperatorOwner
 
 #: modest by default (the whole module takes seconds); raise them for a deeper hunt
 MAX_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "40"))
@@ -77,7 +77,7 @@ async def seeded(client: AsyncTestClient[Litestar]) -> dict[str, Any]:
     original = credentials.generate
     credentials.generate = lambda kind: OPERATOR_SECRET  # type: ignore[assignment]
     try:
-        created = await tenancy.create(principal, ApiKeyCreate(owner=Owner(type="operator"), name="schemathesis"))
+        created = await tenancy.create(principal, ApiKeyCreate(owner=OperatorOwner(), name="schemathesis"))
     finally:
         credentials.generate = original  # type: ignore[assignment]
     ids: dict[str, list[str]] = {}

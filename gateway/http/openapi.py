@@ -81,32 +81,7 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         config = getattr(field_definition.type_, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
-        if one_of := getattr(field_definition.type_, "__openapi_one_of__", None):
-            schema.one_of = [_schema_from_json(option) for option in one_of]
         return schema
-
-
-_SCHEMA_KEYS = {
-    "oneOf": "one_of",
-    "anyOf": "any_of",
-    "allOf": "all_of",
-    "additionalProperties": "additional_properties",
-}
-
-
-def _schema_from_json(value: dict[str, Any]) -> Schema:
-    """A `Schema` from a JSON Schema written as a dict (a struct's `__openapi_one_of__`: a rule
-    between fields that types alone cannot say)."""
-    kwargs: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == "properties":
-            item = {name: _schema_from_json(sub) for name, sub in item.items()}
-        elif key in ("oneOf", "anyOf", "allOf"):
-            item = [_schema_from_json(sub) for sub in item]
-        elif key == "type":
-            item = [OpenAPIType(t) for t in item] if isinstance(item, list) else OpenAPIType(item)
-        kwargs[_SCHEMA_KEYS.get(key, key)] = item
-    return Schema(**kwargs)
 
 
 def _accepts_null(schema: Any) -> bool:
