@@ -24,7 +24,7 @@ from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
 from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware, publishable_keys_only_where_allowed
 from gateway.tenancy.controllers import ApiKeyController
-from suppliers.controllers import SupplierController
+from suppliers.routes import ROUTES as SUPPLIER_ROUTES
 
 log = logging.getLogger("gateway")
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await database.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, SupplierController, ChannelController, ApiKeyController, EventController],
+        route_handlers=[healthz, readyz, *SUPPLIER_ROUTES, ChannelController, ApiKeyController, EventController],
         middleware=[
             RequestContextMiddleware,
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=PUBLIC_PATHS),

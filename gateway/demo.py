@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from channels.services import channels
-from gateway.storage import db
+from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
 from gateway.tenancy.schemas import ApiKeyCreate, ChannelOwner, SupplierOwner
+from suppliers.catalogue import demo as catalogue_demo
+from suppliers.inventory import demo as inventory_demo
+from suppliers.locations import demo as locations_demo
+from suppliers.offers import demo as offers_demo
 from suppliers.services import suppliers as supplier_parties
 
 DEMO_TENANT = "Demo City Supply"
@@ -19,8 +23,9 @@ async def _remove_demo_tenants() -> None:
     rows = await db().fetch("SELECT id FROM tenants WHERE name = ?", DEMO_TENANT)
     for row in rows:
         async with db().transaction():
-            for table in ("api_keys", "events", "idempotency_keys", "suppliers", "channels"):
-                await db().fetch(f"DELETE FROM {table} WHERE tenant_id = ?", row["id"])
+            for table in all_tables():
+                if table._meta.tablename != "tenants":
+                    await db().fetch(f"DELETE FROM {table._meta.tablename} WHERE tenant_id = ?", row["id"])
             await db().fetch("DELETE FROM tenants WHERE id = ?", row["id"])
 
 
@@ -44,6 +49,10 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
     channel_public = await tenancy.create(
         principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget")
     )
+    world: dict[str, Any] = {"tenant_id": created.tenant.id, "suppliers": suppliers, "channel_id": channel.id}
+    for area in (catalogue_demo, locations_demo, offers_demo, inventory_demo):
+        await area.seed(principal, world)
+
     summary: dict[str, Any] = {
         "tenant": {"id": created.tenant.id, "name": created.tenant.name},
         "operator_key": operator_key,

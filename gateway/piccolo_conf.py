@@ -8,4 +8,15 @@ from gateway.settings import Settings
 
 DB = storage.current_engine() or storage.make_engine(Settings.from_env())
 
-APP_REGISTRY = AppRegistry(apps=["gateway.piccolo_app", "suppliers.piccolo_app", "channels.piccolo_app"])
+#: every domain area with tables; `gateway.storage.all_tables` reads the same list
+APPS = [
+    "gateway.piccolo_app",
+    "suppliers.piccolo_app",
+    "suppliers.catalogue.piccolo_app",
+    "suppliers.locations.piccolo_app",
+    "suppliers.offers.piccolo_app",
+    "suppliers.inventory.piccolo_app",
+    "channels.piccolo_app",
+]
+
+APP_REGISTRY = AppRegistry(apps=APPS)

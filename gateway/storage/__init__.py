@@ -44,14 +44,12 @@ def make_engine(settings: Settings) -> AnyEngine:
 
 
 def all_tables() -> list[type[Table]]:
-    """Every table of every domain, in creation order."""
-    from channels.models import Channel
-    from gateway.events.models import Event
-    from gateway.http.idempotency import IdempotencyRecord
-    from gateway.tenancy.models import ApiKey, Tenant
-    from suppliers.models import Supplier
+    """Every table of every domain area (the Piccolo apps listed in `gateway.piccolo_conf`)."""
+    import importlib
 
-    return [Tenant, ApiKey, Event, IdempotencyRecord, Supplier, Channel]
+    from gateway.piccolo_conf import APPS
+
+    return [table for app in APPS for table in importlib.import_module(app).APP_CONFIG.table_classes]
 
 
 class Database:
@@ -72,6 +70,12 @@ class Database:
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         """Raw SQL with `?` placeholders, in the current transaction if there is one."""
         return await self.engine.run_sql(sql, args)
+
+    async def execute_many(self, sql: str, rows: list[tuple[Any, ...]] | list[list[Any]]) -> None:
+        """One statement (`?` placeholders) for each row; atomic on its own or part of the
+        current transaction."""
+        if rows:
+            await self.engine.run_many(sql, rows)
 
     async def close(self) -> None:
         await self.engine.close()

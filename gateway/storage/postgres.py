@@ -100,5 +100,16 @@ class PooledPostgresEngine(PostgresEngine):
                 rows = await connection.fetch(query, *args)
         return [dict(row) for row in rows]
 
+    async def run_many(self, sql: str, rows: list[tuple[Any, ...]] | list[list[Any]]) -> None:
+        """One statement for many rows (batch writes), in the current transaction if any."""
+        query = to_numbered(sql)
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            await transaction.connection.executemany(query, rows)
+            return
+        pool = await self.ensure_pool()
+        async with pool.acquire() as connection:
+            await connection.executemany(query, rows)
+
     def transaction(self, allow_nested: bool = True) -> PooledTransaction:  # type: ignore[override]
         return PooledTransaction(engine=self, allow_nested=allow_nested)

@@ -176,6 +176,22 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
         """Raw SQL with `?` placeholders; the storage layer's hot paths use it."""
         return await self._run(sql, list(args))
 
+    async def run_many(self, sql: str, rows: list[tuple[Any, ...]] | list[list[Any]]) -> None:
+        """One statement for many rows (batch writes), in the current transaction if any."""
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            transaction.connection._conn.executemany(sql, rows)
+            return
+        conns = self._connections()
+        async with conns.lock:
+            await self._execute(conns.writer, "BEGIN IMMEDIATE", [])
+            try:
+                conns.writer.executemany(sql, rows)
+            except BaseException:
+                conns.writer.execute("ROLLBACK")
+                raise
+            conns.writer.execute("COMMIT")
+
     def transaction(  # type: ignore[override]
         self,
         transaction_type: TransactionType = TransactionType.immediate,

@@ -1,0 +1,8 @@
+"""HTTP for the catalogue area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: the controllers of this area, mounted by suppliers.routes
+ROUTES: list[Any] = []

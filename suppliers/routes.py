@@ -1,0 +1,13 @@
+"""Every supplier-side controller, for the app factory to mount."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from suppliers.catalogue.controllers import ROUTES as CATALOGUE
+from suppliers.controllers import SupplierController
+from suppliers.inventory.controllers import ROUTES as INVENTORY
+from suppliers.locations.controllers import ROUTES as LOCATIONS
+from suppliers.offers.controllers import ROUTES as OFFERS
+
+ROUTES: list[Any] = [SupplierController, *CATALOGUE, *LOCATIONS, *OFFERS, *INVENTORY]
