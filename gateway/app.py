@@ -45,11 +45,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         use(database)  # at startup, not construction: building an app for its schema binds nothing
-        janitor = asyncio.create_task(_purge_idempotency_keys(settings.idempotency_retention_hours))
+        janitors = [
+            asyncio.create_task(_purge_idempotency_keys(settings.idempotency_retention_hours)),
+            asyncio.create_task(_expire_reservations(settings.reservation_sweep_seconds)),
+        ]
         try:
             yield
         finally:
-            janitor.cancel()
+            for janitor in janitors:
+                janitor.cancel()
             await database.close()
 
     return Litestar(
@@ -78,6 +82,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
     )
+
+
+async def _expire_reservations(every_seconds: float) -> None:
+    """Release held stock whose quote lapsed. Every process sweeps; the conditional updates
+    make concurrent sweeps harmless."""
+    from suppliers.inventory.services import expire_reservations
+
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await expire_reservations()
+        except Exception:
+            log.warning("reservation sweep failed", exc_info=True)
 
 
 async def _purge_idempotency_keys(retention_hours: int) -> None:

@@ -83,6 +83,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inventory_check(_: argparse.Namespace) -> int:
+    """Every level equals the sum of its movements and none is negative; exit 1 otherwise."""
+    from suppliers.inventory.services import check
+
+    async def run() -> Any:
+        await migrate()
+        return await check()
+
+    broken = _run(run)
+    if broken:
+        print(json.dumps({"consistent": False, "levels": broken}, default=str, indent=2))
+        return 1
+    print(json.dumps({"consistent": True}))
+    return 0
+
+
 def openapi_document() -> str:
     """The contract as committed in openapi/openapi.json: generated from the app, stable order."""
     from litestar.serialization import encode_json
@@ -119,6 +135,13 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create a demo tenant with suppliers, a channel and keys")
     demo.add_argument("--reset", action="store_true", help="remove earlier demo tenants first")
     demo.set_defaults(func=cmd_demo)
+
+    inventory = commands.add_parser("inventory", help="inventory ledger tools").add_subparsers(
+        dest="inventory_command", required=True
+    )
+    inventory.add_parser(
+        "check", help="verify every level equals the sum of its movements (exit 1 if not)"
+    ).set_defaults(func=cmd_inventory_check)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from the app")
     openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")

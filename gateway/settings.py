@@ -24,6 +24,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: seconds an in-flight idempotency claim is honoured before a retry may take it over
     idempotency_lock_seconds: int = 60
     idempotency_retention_hours: int = 48
+    #: how often expired reservations are released
+    reservation_sweep_seconds: int = 5
 
     @property
     def dialect(self) -> Dialect:

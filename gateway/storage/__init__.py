@@ -96,6 +96,12 @@ class Database:
         return "(SELECT COALESCE(MAX(position), 0) + 1 FROM events)"
 
     @property
+    def lock_rows_sql(self) -> str:
+        """Appended to a SELECT whose rows the transaction will update. SQLite's BEGIN IMMEDIATE
+        already holds the database's write lock; PostgreSQL locks the rows themselves."""
+        return " FOR UPDATE" if self.dialect == "postgres" else ""
+
+    @property
     def feed_horizon_sql(self) -> str | None:
         if self.dialect == "postgres":
             return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"

@@ -98,6 +98,11 @@ def plan_reserve(level: Level, qty: int) -> Delta | Refused:
     return Delta(reserved=qty, reason="reserved")
 
 
+def plan_reserve_unchecked(qty: int) -> Delta:
+    """The delta of a reservation whose availability the storage layer checks atomically."""
+    return Delta(reserved=qty, reason="reserved")
+
+
 def plan_release(qty: int) -> Delta:
     return Delta(reserved=-qty, reason="reservation_released")
 

@@ -47,6 +47,7 @@ class Reservation(Table, tablename="reservations"):
 
     id = Varchar(length=40, primary_key=True)
     tenant_id = Varchar(length=40)
+    supplier_id = Varchar(length=40)
     location_id = Varchar(length=40)
     sku = Varchar(length=64)
     qty = BigInt()
