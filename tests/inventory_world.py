@@ -69,3 +69,18 @@ async def make_world(tenant: Any, skus: int = 3, locations: int = 2) -> World:
     for sku in names:
         await add_offer(tenant.id, supplier["id"], sku)
     return World(tenant, supplier, key, location_ids, names)
+
+
+async def add_supplier(tenant_id: str, name: str = "Bench supplier") -> str:
+    supplier_id = new_id("sup")
+    now = utcnow()
+    await db().fetch(
+        "INSERT INTO suppliers (id, tenant_id, name, status, version, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'active', 1, ?, ?)",
+        supplier_id,
+        tenant_id,
+        name,
+        now,
+        now,
+    )
+    return supplier_id

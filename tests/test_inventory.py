@@ -257,3 +257,17 @@ async def test_check_finds_a_level_that_disagrees_with_its_movements(world: Any)
         await db().fetch(
             "UPDATE inventory_levels SET on_hand = on_hand - 1 WHERE location_id = ? AND sku = ?", loc, sku
         )
+
+
+async def test_the_same_count_delivered_twice_is_applied_once(world: Any) -> None:
+    loc, sku = world.locations[0], world.skus[0]
+    item = {"location_id": loc, "sku": sku, "on_hand": 9, "sequence": 3}
+    await world.set([item])
+    again = (await world.set([item])).json()["results"][0]
+    assert again["status"] == "applied" and again["level"]["on_hand"] == 9
+    conflicting = (await world.set([{**item, "on_hand": 8}])).json()["results"][0]
+    assert conflicting["error"]["code"] == "stale_sequence"
+    moves = (
+        await world.tenant.call("GET", f"/v1/inventory/movements?location_id={loc}&sku={sku}", key=world.key)
+    ).json()
+    assert len(moves["data"]) == 1

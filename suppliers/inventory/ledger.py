@@ -68,14 +68,21 @@ class Refused(msgspec.Struct, frozen=True):
     message: str
 
 
-def plan_set(level: Level, on_hand: int, sequence: int) -> Delta | Refused:
-    """An absolute count. A sequence not above the last applied one is stale and refused.
+class AlreadyApplied(msgspec.Struct, frozen=True):
+    """The very same count delivered again (a retry): nothing to do, and not an error."""
+
+
+def plan_set(level: Level, on_hand: int, sequence: int) -> Delta | Refused | AlreadyApplied:
+    """An absolute count. A sequence not above the last applied one is stale and refused,
+    unless it is the last applied count itself, delivered again.
 
     A count below what is reserved and committed is still the truth and is applied; the
     caller raises `inventory.shortage` for it (`Level.shortage`).
     """
     if on_hand < 0:
         return Refused("invalid_quantity", "on_hand cannot be negative")
+    if sequence == level.last_sequence and on_hand == level.on_hand:
+        return AlreadyApplied()
     if level.last_sequence is not None and sequence <= level.last_sequence:
         return Refused(
             "stale_sequence", f"sequence {sequence} is not after the last applied sequence {level.last_sequence}"

@@ -23,7 +23,7 @@ from gateway.ids import new_id
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.inventory import ledger
-from suppliers.inventory.ledger import Delta, Level, Refused
+from suppliers.inventory.ledger import AlreadyApplied, Delta, Level, Refused
 from suppliers.inventory.schemas import (
     AdjustItem,
     BatchResult,
@@ -263,6 +263,11 @@ async def _apply(principal: Principal, items: Sequence[Any], plan: Any, idempote
                 continue
             level = _as_level(row)
             outcome = plan(level, item)
+            if isinstance(outcome, AlreadyApplied):
+                results[index] = ItemResult(
+                    index=index, location_id=item.location_id, sku=item.sku, status="applied", level=level_out(row)
+                )
+                continue
             if isinstance(outcome, Refused):
                 results[index] = _refused(index, item, outcome.code, outcome.message)
                 continue
