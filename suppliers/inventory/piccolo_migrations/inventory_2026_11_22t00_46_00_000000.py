@@ -19,7 +19,7 @@ async def forwards() -> MigrationManager:
             "CREATE INDEX inventory_levels_tenant_supplier ON inventory_levels (tenant_id, supplier_id, location_id, sku)",
             "CREATE INDEX inventory_movements_level ON inventory_movements (tenant_id, location_id, sku, id)",
             "CREATE INDEX inventory_movements_tenant_id_id ON inventory_movements (tenant_id, id)",
-            "CREATE UNIQUE INDEX inventory_movements_idempotency ON inventory_movements (tenant_id, idempotency_key)",
+            "CREATE UNIQUE INDEX inventory_movements_idempotency ON inventory_movements (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
             "CREATE INDEX reservations_expiry ON reservations (status, expires_at)",
             "CREATE INDEX reservations_tenant_reference ON reservations (tenant_id, reference)",
             "CREATE INDEX transfers_tenant_supplier ON transfers (tenant_id, supplier_id, id)",
