@@ -22,6 +22,7 @@ PREFIXES = {
     "api_key": "key",
     "event": "evt",
     "location": "loc",
+    "offer": "off",
     "product": "prod",
     "variant": "var",
     "order": "ord",

@@ -26,7 +26,8 @@ async def test_set_applies_counts_and_records_movements(world: Any) -> None:
     assert body["applied"] == 1 and body["refused"] == 0
     assert body["results"][0]["level"]["available"] == 12
     again = await world.set([{"location_id": loc, "sku": sku, "on_hand": 7, "sequence": 2, "safety_stock": 2}])
-    assert again.json()["results"][0]["level"] | {"updated_at": None} == {
+    assert again.json()["results"][0]["level"] | {"updated_at": None, "id": None} == {
+        "id": None,
         "location_id": loc,
         "sku": sku,
         "on_hand": 7,

@@ -29,6 +29,7 @@ _SCALAR_CONSTRAINTS: dict[type, dict[str, str]] = {
     msgspec.inspect.StrType: {"min_length": "min_length", "max_length": "max_length", "pattern": "pattern"},
     msgspec.inspect.IntType: {"gt": "gt", "ge": "ge", "lt": "lt", "le": "le", "multiple_of": "multiple_of"},
     msgspec.inspect.FloatType: {"gt": "gt", "ge": "ge", "lt": "lt", "le": "le", "multiple_of": "multiple_of"},
+    msgspec.inspect.ListType: {"min_length": "min_items", "max_length": "max_items"},
 }
 
 
@@ -81,7 +82,44 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         config = getattr(field_definition.type_, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
+        _restore_zero_bounds(schema, field_definition.type_)
         return schema
+
+
+_NUMERIC_BOUNDS = {"ge": "minimum", "gt": "exclusive_minimum", "le": "maximum", "lt": "exclusive_maximum"}
+
+
+def _zero_bounds(info: Any) -> dict[str, int]:
+    """Numeric bounds equal to 0 in a field's msgspec type (looking through `X | None`)."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        found: dict[str, int] = {}
+        for option in info.types:
+            found.update(_zero_bounds(option))
+        return found
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(info, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
+        return {key: 0 for attr, key in _NUMERIC_BOUNDS.items() if getattr(info, attr) == 0}
+    return {}
+
+
+def _restore_zero_bounds(schema: Schema, struct_type: Any) -> None:
+    """Litestar publishes a bound only when it is truthy, so `ge=0` on an optional or nested
+    field vanished from the contract (and a fuzzer then sends -1 as "valid"). Put it back."""
+    try:
+        info = msgspec.inspect.type_info(struct_type)
+    except Exception:  # not a struct msgspec can describe
+        return
+    for field in getattr(info, "fields", ()):
+        bounds = _zero_bounds(field.type)
+        prop = (schema.properties or {}).get(field.encode_name)
+        if not bounds or not isinstance(prop, Schema):
+            continue
+        numeric = [o for o in prop.one_of or [] if isinstance(o, Schema) and o.type != OpenAPIType.NULL]
+        for target in [prop, *numeric]:
+            for key, value in bounds.items():
+                if getattr(target, key) is None:
+                    setattr(target, key, value)
 
 
 def _accepts_null(schema: Any) -> bool:

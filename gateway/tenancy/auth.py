@@ -50,16 +50,28 @@ def publishable_keys_only_where_allowed(
         raise ProblemError(403, "A publishable key cannot call this operation; use a secret key")
 
 
+def _unauthenticated_options(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Litestar answers OPTIONS itself, without authentication; a controller's guards still run
+    for it. There is no principal to judge then, and nothing to protect."""
+    return connection.scope.get("method") == "OPTIONS" and connection.scope.get("user") is None
+
+
 def operator_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if _unauthenticated_options(connection):
+        return
     if not principal_of(connection).is_operator:
         raise ProblemError(403, "Only the operator may call this operation")
 
 
 def operator_or_supplier(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if _unauthenticated_options(connection):
+        return
     if principal_of(connection).type not in ("operator", "supplier"):
         raise ProblemError(403, "Only the operator or a supplier may call this operation")
 
 
 def operator_or_channel(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if _unauthenticated_options(connection):
+        return
     if principal_of(connection).type not in ("operator", "channel"):
         raise ProblemError(403, "Only the operator or a channel may call this operation")

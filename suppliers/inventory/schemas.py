@@ -17,7 +17,7 @@ Quantity = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
 PositiveQuantity = Annotated[int, msgspec.Meta(ge=1, le=10**9)]
 Delta = Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]
 Sequence = Annotated[
-    int, msgspec.Meta(ge=0, le=2**62, description="Increasing per (location, sku) on the supplier's side.")
+    int, msgspec.Meta(ge=0, le=2**53 - 1, description="Increasing per (location, sku) on the supplier's side.")
 ]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 AdjustReason = Literal["received", "correction", "damaged", "returned"]
@@ -51,6 +51,7 @@ class AdjustRequest(Strict):
 
 
 class LevelOut(msgspec.Struct, kw_only=True):
+    id: str
     location_id: str
     sku: str
     on_hand: int

@@ -56,6 +56,7 @@ def level_out(row: dict[str, Any]) -> LevelOut:
         on_hand=row["on_hand"], reserved=row["reserved"], committed=row["committed"], safety_stock=row["safety_stock"]
     )
     return LevelOut(
+        id=row["id"],
         location_id=row["location_id"],
         sku=row["sku"],
         on_hand=level.on_hand,
@@ -211,7 +212,7 @@ def _precheck(
 async def set_levels(principal: Principal, items: Sequence[SetItem]) -> BatchResult:
     """Absolute counts with a supplier sequence; stale or out-of-order items are refused."""
 
-    def plan(level: Level, item: SetItem) -> Delta | Refused:
+    def plan(level: Level, item: SetItem) -> Delta | Refused | AlreadyApplied:
         return ledger.plan_set(level, item.on_hand, item.sequence)
 
     return await _apply(principal, items, plan, idempotency_key=None)
