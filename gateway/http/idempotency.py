@@ -10,13 +10,16 @@ key. The request is fingerprinted by method, path, query and body:
 - same key while the first is still running: 409 (a claim left by a crashed process is
   taken over once its lock expires).
 
-Responses of 5xx are not kept: the claim is dropped so that a retry runs again.
+Responses of 5xx are not kept: the claim is dropped so that a retry runs again. A claim
+whose process died (on this host) or whose lock lapsed is taken over by the next retry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 from typing import Annotated, Any
 
@@ -50,10 +53,41 @@ class IdempotencyRecord(Table, tablename="idempotency_keys"):
     fingerprint = Varchar(length=64)
     status = Varchar(length=16)
     locked_until_ms = BigInt()
+    #: host:pid of the process working on it, so that a dead claimant can be recognised
+    claimed_by = Varchar(length=200, default="")
     response_status = Integer(null=True, default=None)
     response_headers = Text(default="")
     response_body = Text(default="")
     created_at = Timestamptz(index=True)
+
+
+_HOST = socket.gethostname()
+
+
+def _this_process() -> str:
+    return f"{_HOST}:{os.getpid()}"
+
+
+def _claimant_is_dead(claimed_by: str) -> bool:
+    """True when the claim was made on this host by a process that no longer exists.
+
+    Claims from other hosts (or from a pid now reused) wait for their lock to lapse instead:
+    the safe direction, never two runs of one request at once.
+    """
+    host, _, pid = claimed_by.rpartition(":")
+    if host != _HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    try:  # a killed process nobody has reaped yet still answers signal 0
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except OSError:
+        return False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -141,18 +175,20 @@ class IdempotencyMiddleware:
         database = db()
         now_ms = int(time.time() * 1000)
         claimed = await database.fetch(
-            "INSERT INTO idempotency_keys (id, tenant_id, fingerprint, status, locked_until_ms, response_headers, response_body, created_at) "
-            "VALUES (?, ?, ?, 'in_flight', ?, '', '', ?) ON CONFLICT (id) DO NOTHING RETURNING id",
+            "INSERT INTO idempotency_keys (id, tenant_id, fingerprint, status, locked_until_ms, claimed_by, "
+            "response_headers, response_body, created_at) "
+            "VALUES (?, ?, ?, 'in_flight', ?, ?, '', '', ?) ON CONFLICT (id) DO NOTHING RETURNING id",
             record_id,
             tenant_id,
             fingerprint,
             now_ms + self.lock_ms,
+            _this_process(),
             utcnow(),
         )
         if claimed:
             return None
         rows = await database.fetch(
-            "SELECT fingerprint, status, locked_until_ms, response_status, response_headers, response_body "
+            "SELECT fingerprint, status, locked_until_ms, claimed_by, response_status, response_headers, response_body "
             "FROM idempotency_keys WHERE id = ?",
             record_id,
         )
@@ -167,11 +203,16 @@ class IdempotencyMiddleware:
             )
         if row["status"] == "completed":
             return row
-        taken_over = await database.fetch(
-            "UPDATE idempotency_keys SET locked_until_ms = ? WHERE id = ? AND status = 'in_flight' AND locked_until_ms < ? RETURNING id",
+        # the claimant's lock lapsed, or it died on this host: take the claim over (one taker wins)
+        lapsed = row["locked_until_ms"] < now_ms or _claimant_is_dead(row["claimed_by"])
+        taken_over = lapsed and await database.fetch(
+            "UPDATE idempotency_keys SET locked_until_ms = ?, claimed_by = ? "
+            "WHERE id = ? AND status = 'in_flight' AND claimed_by = ? AND locked_until_ms = ? RETURNING id",
             now_ms + self.lock_ms,
+            _this_process(),
             record_id,
-            now_ms,
+            row["claimed_by"],
+            row["locked_until_ms"],
         )
         if taken_over:
             return None
