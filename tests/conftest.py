@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -87,6 +88,18 @@ async def app(settings: Settings, database: Database) -> Litestar:
 @pytest.fixture(scope="session")
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+async def direct(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that runs the app on the test's own event loop, so that requests overlap.
+
+    Litestar's AsyncTestClient runs each request to completion on a portal thread while the
+    test's loop waits, so `asyncio.gather` over it races nothing: concurrency tests use this.
+    """
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 

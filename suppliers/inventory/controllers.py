@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
+from gateway.http.fields import SKU_PATTERN
 from gateway.http.idempotency import IdempotencyKey
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
 from gateway.http.problems import responses
@@ -35,7 +36,7 @@ from suppliers.inventory.schemas import (
 TransferId = Annotated[str, PathParameter(pattern=pattern("trf"))]
 ReservationId = Annotated[str, PathParameter(pattern=pattern("res"))]
 LocationFilter = Annotated[LocationId | None, QueryParameter(name="location_id", pattern=pattern("loc"))]
-SkuFilter = Annotated[Sku | None, QueryParameter(name="sku", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+SkuFilter = Annotated[Sku | None, QueryParameter(name="sku", pattern=SKU_PATTERN)]
 Reason = Literal[
     "received", "sync", "correction", "damaged", "reserved", "reservation_released", "committed", "shipped",
     "cancelled", "returned", "transfer_out", "transfer_in",

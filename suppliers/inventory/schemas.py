@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from gateway.http.fields import Label, Strict
+from gateway.http.fields import Label, Sku, Strict
 from gateway.http.pagination import Page
 from gateway.ids import pattern
 
 LocationId = Annotated[str, msgspec.Meta(pattern=pattern("loc"))]
-Sku = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
 PositiveQuantity = Annotated[int, msgspec.Meta(ge=1, le=10**9)]
 Delta = Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)]

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from gateway.http.fields import StatusChange
+from gateway.http.fields import SKU_PATTERN, StatusChange
 from gateway.http.idempotency import IdempotencyKey
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
 from gateway.http.problems import responses
 from gateway.ids import pattern
 from gateway.tenancy.auth import operator_or_supplier, principal_of
 from suppliers.offers import services
-from suppliers.offers.schemas import SKU_PATTERN, OfferCreate, OfferOut, OfferPage, OfferUpdate
+from suppliers.offers.schemas import OfferCreate, OfferOut, OfferPage, OfferUpdate
 
 OfferId = Annotated[str, PathParameter(pattern=pattern("off"))]
 SupplierFilter = Annotated[

@@ -7,20 +7,11 @@ from typing import Annotated
 
 import msgspec
 
-from gateway.http.fields import Strict, Version
+from gateway.http.fields import Sku, Strict, Version
 from gateway.http.pagination import Page
 from gateway.ids import pattern
 from gateway.money import Money
 
-#: as the catalogue defines it (one shared `Sku` type in gateway.http.fields would be better)
-SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-Sku = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=SKU_PATTERN,
-        description="A SKU of the tenant's catalogue (a GTIN or the platform's own code).",
-    ),
-]
 SupplierId = Annotated[str, msgspec.Meta(pattern=pattern("sup"))]
 
 
