@@ -33,6 +33,20 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
     return "".join(f" AND {column} = ?" for column in filters), list(filters.values())
 
 
+def narrowed(visible: Filters, requested: dict[str, Any]) -> Filters | None:
+    """A caller's list filters on top of what it may see; None when they ask for rows outside
+    it (a supplier filtering on another supplier's id), so the answer is an empty page.
+    Filters only ever narrow: they can never widen what the caller sees."""
+    filters = dict(visible)
+    for column, value in requested.items():
+        if value is None:
+            continue
+        if filters.get(column, value) != value:
+            return None
+        filters[column] = value
+    return filters
+
+
 async def insert_row(table: type[Table], row: dict[str, Any]) -> None:
     make: Any = table
     await table.insert(make(**row)).run()

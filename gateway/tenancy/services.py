@@ -11,7 +11,7 @@ from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.problems import ProblemError, not_found
 from gateway.ids import new_id
-from gateway.records import get_one, insert_row, list_page, update_versioned
+from gateway.records import get_one, insert_row, list_page, narrowed, update_versioned
 from gateway.storage import db
 from gateway.tenancy import credentials
 from gateway.tenancy.models import ApiKey, Tenant
@@ -118,12 +118,9 @@ async def list_(
     owner_id: str | None,
     status: str | None,
 ) -> list[dict[str, Any]]:
-    filters = _visible(principal)
-    for column, value in (("owner_type", owner_type), ("owner_id", owner_id), ("status", status)):
-        if value is not None:
-            if filters.get(column, value) != value:
-                return []  # asks for another owner's keys: there are none it may see
-            filters[column] = value
+    filters = narrowed(_visible(principal), {"owner_type": owner_type, "owner_id": owner_id, "status": status})
+    if filters is None:
+        return []  # asks for another owner's keys: there are none it may see
     return await list_page(ApiKey, principal.tenant_id, limit, after, filters)
 
 

@@ -24,7 +24,7 @@ from gateway.events.services import emit
 from gateway.http.fields import changes
 from gateway.http.problems import FieldError, ProblemError, invalid, not_found
 from gateway.ids import new_id
-from gateway.records import get_one, insert_row, list_page, update_versioned
+from gateway.records import get_one, insert_row, list_page, narrowed, update_versioned
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.locations.models import Location
@@ -218,12 +218,9 @@ async def list_(
     kind: str | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    filters = visible(principal)
-    for column, value in (("supplier_id", supplier_id), ("kind", kind), ("status", status)):
-        if value is not None:
-            if filters.get(column, value) != value:
-                return []  # a supplier asking for another's locations: none it may see
-            filters[column] = value
+    filters = narrowed(visible(principal), {"supplier_id": supplier_id, "kind": kind, "status": status})
+    if filters is None:
+        return []  # asks for rows it may not see: there are none
     return await list_page(Location, principal.tenant_id, limit, after, filters)
 
 

@@ -25,7 +25,7 @@ from gateway.http.fields import changes
 from gateway.http.problems import FieldError, ProblemError, conflict
 from gateway.ids import new_id
 from gateway.money import Money
-from gateway.records import get_one, list_page, update_versioned
+from gateway.records import get_one, list_page, narrowed, update_versioned
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.locations.services import acting_supplier, visible
@@ -140,12 +140,9 @@ async def list_(
     supplier_id: str | None = None,
     active: bool | None = None,
 ) -> list[dict[str, Any]]:
-    filters = visible(principal)
-    for column, value in (("sku", sku), ("supplier_id", supplier_id), ("active", active)):
-        if value is not None:
-            if filters.get(column, value) != value:
-                return []  # a supplier asking for another's offers: none it may see
-            filters[column] = value
+    filters = narrowed(visible(principal), {"sku": sku, "supplier_id": supplier_id, "active": active})
+    if filters is None:
+        return []  # asks for rows it may not see: there are none
     return await list_page(Offer, principal.tenant_id, limit, after, filters)
 
 
