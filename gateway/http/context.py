@@ -8,6 +8,7 @@ JSON; no header, body or credential is ever logged, only the key's id.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import re
@@ -34,10 +35,20 @@ def request_id_of(scope: Scope) -> str:
                 candidate = value.decode("latin-1")
                 rid = candidate if _VALID_ID.match(candidate) else None
                 break
-        rid = rid or "req_" + secrets.token_hex(12)
+        rid = rid or _next_request_id()
         state["request_id"] = rid
         state["started"] = time.perf_counter()
     return str(rid)
+
+
+_ID_PREFIX = f"req_{secrets.token_hex(6)}"
+_counter = itertools.count(1)
+
+
+def _next_request_id() -> str:
+    """Unique without asking the OS for randomness on every request: a random per-process
+    prefix and a counter (a request id needs to be unique, not secret)."""
+    return f"{_ID_PREFIX}{next(_counter):012x}"
 
 
 class RequestContextMiddleware:

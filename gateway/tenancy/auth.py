@@ -39,9 +39,11 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 
 # -- guards ------------------------------------------------------------------------------------
+# Guards are coroutines on purpose: Litestar runs a plain function guard in a worker thread,
+# and that hop cost more than the whole rest of an authenticated GET (benchmarks/auth_get.py).
 
 
-def publishable_keys_only_where_allowed(
+async def publishable_keys_only_where_allowed(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """App-wide: a publishable key (it lives in browsers) reaches only handlers marked `publishable`."""
@@ -56,21 +58,21 @@ def _unauthenticated_options(connection: ASGIConnection[Any, Any, Any, Any]) -> 
     return connection.scope.get("method") == "OPTIONS" and connection.scope.get("user") is None
 
 
-def operator_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def operator_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if _unauthenticated_options(connection):
         return
     if not principal_of(connection).is_operator:
         raise ProblemError(403, "Only the operator may call this operation")
 
 
-def operator_or_supplier(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def operator_or_supplier(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if _unauthenticated_options(connection):
         return
     if principal_of(connection).type not in ("operator", "supplier"):
         raise ProblemError(403, "Only the operator or a supplier may call this operation")
 
 
-def operator_or_channel(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def operator_or_channel(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if _unauthenticated_options(connection):
         return
     if principal_of(connection).type not in ("operator", "channel"):
