@@ -22,7 +22,7 @@ from gateway.http.problems import handle_exception
 from gateway.http.ratelimit import CounterStore, MemoryCounters, RateLimitMiddleware, RedisCounters
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
-from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware, publishable_keys_only_where_allowed
+from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
 from gateway.tenancy.controllers import ApiKeyController
 from suppliers.routes import ROUTES as SUPPLIER_ROUTES
 
@@ -73,7 +73,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 max_body_bytes=settings.max_body_bytes,
             ),
         ],
-        guards=[publishable_keys_only_where_allowed],
         exception_handlers={Exception: handle_exception},
         before_send=[stamp_response, complete_allow_header],
         lifespan=[lifespan],

@@ -31,7 +31,18 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         principal = await principal_for(token.strip())
         if principal is None:
             raise _unauthenticated("Invalid, revoked or inactive credential")
+        if principal.key_kind == "publishable":
+            _publishable_reaches(connection.scope.get("route_handler"))
         return AuthenticationResult(user=principal, auth=principal.key_id)
+
+
+def _publishable_reaches(handler: BaseRouteHandler | None) -> None:
+    """A publishable key lives in browsers: it reaches only handlers marked `opt={"publishable":
+    True}` (storefront operations). Checked here, for every route, rather than as an app-wide
+    guard: Litestar copies the handler object for each guard call, on every request, and that
+    copy was a tenth of an authenticated GET."""
+    if handler is None or not handler.opt.get("publishable"):
+        raise ProblemError(403, "A publishable key cannot call this operation; use a secret key")
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -41,15 +52,6 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 # -- guards ------------------------------------------------------------------------------------
 # Guards are coroutines on purpose: Litestar runs a plain function guard in a worker thread,
 # and that hop cost more than the whole rest of an authenticated GET (benchmarks/auth_get.py).
-
-
-async def publishable_keys_only_where_allowed(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """App-wide: a publishable key (it lives in browsers) reaches only handlers marked `publishable`."""
-    principal = connection.scope.get("user")
-    if isinstance(principal, Principal) and principal.key_kind == "publishable" and not handler.opt.get("publishable"):
-        raise ProblemError(403, "A publishable key cannot call this operation; use a secret key")
 
 
 def _unauthenticated_options(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
