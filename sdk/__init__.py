@@ -1,1 +1,1 @@
-"""Python client for suppliers and channels (sync and async). Arrives with the catalogue issue."""
+"""Python client for suppliers and channels (sync and async): planned, no issue asks for it yet."""
