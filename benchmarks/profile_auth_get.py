@@ -257,7 +257,7 @@ async def in_process(args: argparse.Namespace, database_url: str) -> None:
         if "pg_pool_no_reset" in keys[-1:] and database.dialect != "postgres":
             continue  # the same as the line above on SQLite
         if keys and not applicable(keys[-1]):
-            print(f"  {name:<44} (already done in the app: nothing to measure)")
+            print(f"  {name:<44} {'':>30}(already done in the app: nothing to measure)")
             continue
         await database.close()  # a new pool / new connections for each variant (and its patches)
         with patched(keys):
@@ -302,7 +302,7 @@ CATEGORIES = [
     ("auth key lookup (principal_for, SQL included)", lambda fs: any("principal_for" in f for f in fs)),
     ("supplier read: SQL execution + row conversion", lambda fs: any("get_one" in f or "variants.py" in f for f in fs)
         and any("storage/sqlite.py" in f or "asyncpg" in f or "piccolo/engine" in f for f in fs[-3:])),
-    ("supplier read: Piccolo query building/other", lambda fs: any("get_one" in f for f in fs)),
+    ("supplier read: other Python (records.get_one, service)", lambda fs: any("get_one" in f for f in fs)),
     ("to_out: msgspec.convert", lambda fs: any("to_out" in f for f in fs)),
     ("rate-limit middleware (own work)", lambda fs: any("ratelimit.py" in f for f in fs[-2:])),
     ("request id / stamp_response / logging", lambda fs: any("http/context.py" in f for f in fs[-3:])

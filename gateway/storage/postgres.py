@@ -27,6 +27,15 @@ def to_numbered(sql: str) -> str:
     return _QMARK.sub(lambda _: f"${next(counter)}", sql)
 
 
+async def _release(connection: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool. asyncpg's default reset runs a
+    query on every release (RESET ALL, UNLISTEN, advisory unlocks) - a round trip per statement
+    outside transactions. The gateway keeps no session state, so only an unfinished
+    transaction (a cancelled request) needs undoing."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 class PooledTransaction(PostgresTransaction):
     async def __aenter__(self) -> PooledTransaction:
         if self._parent is None:
@@ -57,7 +66,11 @@ class PooledPostgresEngine(PostgresEngine):
         pool = self._pools.get(loop)
         if pool is None:
             pool = await asyncpg.create_pool(
-                **self.config, min_size=1, max_size=self._pool_size, statement_cache_size=512
+                **self.config,
+                min_size=1,
+                max_size=self._pool_size,
+                statement_cache_size=512,
+                reset=_release,
             )
             if loop in self._pools:  # another task won the race
                 await pool.close()
