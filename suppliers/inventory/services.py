@@ -336,20 +336,26 @@ async def _already_applied(tenant_id: str, keys: list[str]) -> set[str]:
 # -- the operations orders need -----------------------------------------------------------------
 
 
-async def _take(
-    tenant_id: str, location_id: str, sku: str, qty: int, delta: Delta, actor: str, reference: str | None
+async def _change(
+    tenant_id: str,
+    location_id: str,
+    sku: str,
+    delta: Delta,
+    actor: str,
+    reference: str | None,
+    condition: str,
+    condition_args: tuple[Any, ...],
 ) -> dict[str, Any] | None:
-    """Move `qty` out of `available` with one conditional UPDATE, plus its movement.
+    """Apply `delta` to one level with one conditional UPDATE, plus its movement.
 
-    Returns the level after the change, or None when not enough was available (nothing
+    Returns the level after the change, or None when `condition` did not hold (nothing
     written). Must run inside a transaction.
     """
     database = db()
     now = utcnow()
     rows = await database.fetch(
         "UPDATE inventory_levels SET on_hand = on_hand + ?, reserved = reserved + ?, committed = committed + ?, "
-        "updated_at = ? WHERE tenant_id = ? AND location_id = ? AND sku = ? "
-        "AND on_hand - reserved - committed - safety_stock >= ? "
+        f"updated_at = ? WHERE tenant_id = ? AND location_id = ? AND sku = ? AND {condition} "
         f"RETURNING {_LEVEL_COLUMNS}",
         delta.on_hand,
         delta.reserved,
@@ -358,7 +364,7 @@ async def _take(
         tenant_id,
         location_id,
         sku,
-        qty,
+        *condition_args,
     )
     if not rows:
         return None
@@ -370,37 +376,37 @@ async def _take(
     return row
 
 
-async def _move(
-    tenant_id: str, location_id: str, sku: str, delta: Delta, actor: str, reference: str | None, guard: str = ""
+async def _take(
+    tenant_id: str, location_id: str, sku: str, qty: int, delta: Delta, actor: str, reference: str | None
 ) -> dict[str, Any] | None:
-    """Apply a delta that takes nothing from `available` (release, ship, cancel, return),
-    guarded so no column goes negative. Must run inside a transaction."""
-    database = db()
-    now = utcnow()
-    rows = await database.fetch(
-        "UPDATE inventory_levels SET on_hand = on_hand + ?, reserved = reserved + ?, committed = committed + ?, "
-        "updated_at = ? WHERE tenant_id = ? AND location_id = ? AND sku = ? "
-        "AND on_hand + ? >= 0 AND reserved + ? >= 0 AND committed + ? >= 0"
-        f"{guard} RETURNING {_LEVEL_COLUMNS}",
-        delta.on_hand,
-        delta.reserved,
-        delta.committed,
-        now,
+    """Move `qty` out of `available`: the check and the write are one statement."""
+    return await _change(
         tenant_id,
         location_id,
         sku,
-        delta.on_hand,
-        delta.reserved,
-        delta.committed,
+        delta,
+        actor,
+        reference,
+        "on_hand - reserved - committed - safety_stock >= ?",
+        (qty,),
     )
-    if not rows:
-        return None
-    row = rows[0]
-    await database.fetch(
-        _MOVEMENT_INSERT,
-        *_movement_row(tenant_id, row["supplier_id"], location_id, sku, delta, actor, reference, at=now),
+
+
+async def _move(
+    tenant_id: str, location_id: str, sku: str, delta: Delta, actor: str, reference: str | None
+) -> dict[str, Any] | None:
+    """Apply a delta that takes nothing from `available` (release, ship, cancel, return),
+    guarded so no column goes negative."""
+    return await _change(
+        tenant_id,
+        location_id,
+        sku,
+        delta,
+        actor,
+        reference,
+        "on_hand + ? >= 0 AND reserved + ? >= 0 AND committed + ? >= 0",
+        (delta.on_hand, delta.reserved, delta.committed),
     )
-    return row
 
 
 async def reserve(
