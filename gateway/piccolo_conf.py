@@ -16,7 +16,11 @@ APPS = [
     "suppliers.locations.piccolo_app",
     "suppliers.offers.piccolo_app",
     "suppliers.inventory.piccolo_app",
+    "suppliers.fulfilment.piccolo_app",
     "channels.piccolo_app",
+    "channels.listings.piccolo_app",
+    "channels.routing.piccolo_app",
+    "channels.orders.piccolo_app",
 ]
 
 APP_REGISTRY = AppRegistry(apps=APPS)

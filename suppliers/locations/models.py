@@ -1,6 +1,6 @@
 """Where a supplier keeps stock and serves from."""
 
-from piccolo.columns import JSON, DoublePrecision, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, DoublePrecision, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -24,5 +24,7 @@ class Location(Table, tablename="locations"):
     daily_capacity = Integer(null=True, default=None)
     status = Varchar(length=16, default="active")
     version = Integer(default=1)
+    #: the tenant's routing revision when this row last changed (channels.routing.index)
+    revision = BigInt(default=0)
     created_at = Timestamptz()
     updated_at = Timestamptz()
