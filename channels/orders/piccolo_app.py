@@ -2,7 +2,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from channels.orders.models import Quote, Order
+from channels.orders.models import Order, Quote
 
 APP_CONFIG = AppConfig(
     app_name="orders",

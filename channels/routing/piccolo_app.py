@@ -2,7 +2,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from channels.routing.models import RoutingPolicy, RoutingRevision, LocationLoad
+from channels.routing.models import LocationLoad, RoutingPolicy, RoutingRevision
 
 APP_CONFIG = AppConfig(
     app_name="routing",
