@@ -12,6 +12,10 @@ from litestar import Litestar
 from litestar.middleware.base import DefineMiddleware
 
 from channels.controllers import ChannelController
+from channels.listings.controllers import ROUTES as LISTING_ROUTES
+from channels.orders.controllers import ROUTES as ORDER_ROUTES
+from channels.routing.controllers import ROUTES as ROUTING_ROUTES
+from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
 from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
@@ -44,10 +48,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        use_keyring(load_keyring(settings))  # refuses to start on PostgreSQL without keys
         use(database)  # at startup, not construction: building an app for its schema binds nothing
         janitors = [
             asyncio.create_task(_purge_idempotency_keys(settings.idempotency_retention_hours)),
             asyncio.create_task(_expire_reservations(settings.reservation_sweep_seconds)),
+            asyncio.create_task(_enforce_acceptance_deadlines(settings.reservation_sweep_seconds)),
         ]
         try:
             yield
@@ -57,7 +63,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await database.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, *SUPPLIER_ROUTES, ChannelController, ApiKeyController, EventController],
+        route_handlers=[
+            healthz,
+            readyz,
+            *SUPPLIER_ROUTES,
+            ChannelController,
+            *LISTING_ROUTES,
+            *ORDER_ROUTES,
+            *ROUTING_ROUTES,
+            ApiKeyController,
+            EventController,
+        ],
         middleware=[
             RequestContextMiddleware,
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=PUBLIC_PATHS),
@@ -94,6 +110,19 @@ async def _expire_reservations(every_seconds: float) -> None:
             await expire_reservations()
         except Exception:
             log.warning("reservation sweep failed", exc_info=True)
+
+
+async def _enforce_acceptance_deadlines(every_seconds: float) -> None:
+    """Re-route fulfilment orders their supplier did not accept in time. Every process sweeps;
+    each re-route is a conditional update on `pending`, so only one process moves an order."""
+    from suppliers.fulfilment.services import expire_acceptance
+
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await expire_acceptance()
+        except Exception:
+            log.warning("acceptance deadline sweep failed", exc_info=True)
 
 
 async def _purge_idempotency_keys(retention_hours: int) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.crypto import KeyConfigError, load_keyring, use_keyring
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
 from gateway.storage.migrate import migrate
@@ -40,6 +41,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    # before any worker starts: refuse without keys on PostgreSQL, create the SQLite key file once
+    load_keyring(Settings.from_env())
     _run(migrate)
     print(f"gateway on http://{args.host}:{args.port} (OpenAPI at /openapi.json, docs at /docs)", file=sys.stderr)
     Granian(
@@ -99,6 +102,35 @@ def cmd_inventory_check(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    from gateway.crypto import new_index_key, new_key_line
+
+    print(new_index_key() if args.index else new_key_line())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored value not under the current key; exit 1 if some would not decrypt."""
+    from gateway.crypto import rotate_stored
+
+    ring = load_keyring(Settings.from_env())
+    use_keyring(ring)
+
+    async def run() -> Any:
+        await migrate()
+        return await rotate_stored(ring, batch_size=args.batch_size)
+
+    report = _run(run)
+    detail = ", ".join(f"{name}: {count}" for name, count in report.rotated.items())
+    print(f"re-encrypted {report.total} rows under key {report.key_id} ({detail})")
+    for name, ids in report.failed.items():
+        shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+        print(
+            f"{name}: {len(ids)} rows do not decrypt with the configured keys, left unchanged: {shown}", file=sys.stderr
+        )
+    return 1 if report.failed else 0
+
+
 def openapi_document() -> str:
     """The contract as committed in openapi/openapi.json: generated from the app, stable order."""
     from litestar.serialization import encode_json
@@ -147,6 +179,16 @@ def parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")
     openapi.set_defaults(func=cmd_openapi)
 
+    keys = commands.add_parser("keys", help="keys that encrypt consumer personal data").add_subparsers(
+        dest="keys_command", required=True
+    )
+    generate = keys.add_parser("generate", help="print a new data key `id:base64url` for GATEWAY_DATA_KEYS")
+    generate.add_argument("--index", action="store_true", help="print a GATEWAY_INDEX_KEY value instead")
+    generate.set_defaults(func=cmd_keys_generate)
+    rotate = keys.add_parser("rotate", help="re-encrypt stored personal data under the current (first) key")
+    rotate.add_argument("--batch-size", type=int, default=500)
+    rotate.set_defaults(func=cmd_keys_rotate)
+
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and its first operator key")
     create.add_argument("name")
@@ -157,7 +199,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyConfigError as error:
+        print(f"gateway: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

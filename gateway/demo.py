@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.listings import demo as listings_demo
+from channels.orders import demo as orders_demo
 from channels.services import channels
 from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
@@ -50,7 +52,7 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
         principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget")
     )
     world: dict[str, Any] = {"tenant_id": created.tenant.id, "suppliers": suppliers, "channel_id": channel.id}
-    for area in (catalogue_demo, locations_demo, offers_demo, inventory_demo):
+    for area in (catalogue_demo, locations_demo, offers_demo, listings_demo, inventory_demo, orders_demo):
         await area.seed(principal, world)
 
     summary: dict[str, Any] = {
@@ -67,6 +69,23 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
             f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",
             f"curl -s 'http://127.0.0.1:8000/v1/events?limit=5' -H 'Authorization: Bearer {operator_key}'",
+            *_order_lines(world, channel_secret.key, suppliers[0]["secret_key"]),
         ],
     }
     return summary
+
+
+def _order_lines(world: dict[str, Any], channel_key: str, supplier_key: str) -> list[str]:
+    """Ready-to-run curl lines: a quote and an order to the demo flat, and a supplier's inbox."""
+    sku = world.get("quote_sku")
+    if sku is None:
+        return []
+    body = f'{{"lines": [{{"sku": "{sku}", "qty": 1}}], "destination": {{"lat": 30.26, "lng": 120.16}}, "mode": "delivery"}}'
+    auth = f"-H 'Authorization: Bearer {channel_key}' -H 'Content-Type: application/json'"
+    return [
+        f"curl -s -X POST http://127.0.0.1:8000/v1/quotes {auth} -d '{body}'",
+        f"curl -s -X POST http://127.0.0.1:8000/v1/orders {auth} -H 'Idempotency-Key: demo-order-1' -d '{body}'",
+        "curl -s -X POST http://127.0.0.1:8000/v1/orders "
+        f'{auth} -d \'{{"quote_id": "<id from the quote>", "customer": {{"name": "Li Lei"}}}}\'',
+        f"curl -s 'http://127.0.0.1:8000/v1/fulfilment-orders?status=pending' -H 'Authorization: Bearer {supplier_key}'",
+    ]

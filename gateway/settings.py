@@ -8,6 +8,7 @@ from typing import Literal
 import msgspec
 
 Dialect = Literal["sqlite", "postgres"]
+_SECRET_FIELDS = frozenset({"data_keys", "index_key"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,6 +27,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_retention_hours: int = 48
     #: how often expired reservations are released
     reservation_sweep_seconds: int = 5
+    #: keys that encrypt consumer personal data (gateway.crypto): `id:base64url,id2:...`, 32-byte
+    #: keys, the first encrypts and all decrypt. Unset on SQLite: a key file next to the database.
+    data_keys: str | None = None
+    #: the key of blind indexes (lookups by HMAC of a value); never rotated with `data_keys`
+    index_key: str | None = None
+
+    def __repr__(self) -> str:
+        """Without the keys, so that logging the settings never leaks them."""
+        shown = ", ".join(
+            f"{name}={'<hidden>' if name in _SECRET_FIELDS and value is not None else repr(value)}"
+            for name, value in msgspec.structs.asdict(self).items()
+        )
+        return f"Settings({shown})"
 
     @property
     def dialect(self) -> Dialect:

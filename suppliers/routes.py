@@ -6,8 +6,9 @@ from typing import Any
 
 from suppliers.catalogue.controllers import ROUTES as CATALOGUE
 from suppliers.controllers import SupplierController
+from suppliers.fulfilment.controllers import ROUTES as FULFILMENT
 from suppliers.inventory.controllers import ROUTES as INVENTORY
 from suppliers.locations.controllers import ROUTES as LOCATIONS
 from suppliers.offers.controllers import ROUTES as OFFERS
 
-ROUTES: list[Any] = [SupplierController, *CATALOGUE, *LOCATIONS, *OFFERS, *INVENTORY]
+ROUTES: list[Any] = [SupplierController, *CATALOGUE, *LOCATIONS, *OFFERS, *INVENTORY, *FULFILMENT]

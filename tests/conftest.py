@@ -20,6 +20,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
+from gateway.crypto import new_index_key, new_key_line
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
 from gateway.storage.migrate import migrate
@@ -27,6 +28,10 @@ from gateway.tenancy.services import create_tenant
 
 ENGINE = os.environ.get("GATEWAY_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# One set of personal-data keys per run, in the environment so that `gateway` subprocesses
+# (tests/servers.py, the CLI tests) share them with the in-process app (`settings` below).
+os.environ.setdefault("GATEWAY_DATA_KEYS", new_key_line())
+os.environ.setdefault("GATEWAY_INDEX_KEY", new_index_key())
 
 
 def _postgres_reachable() -> bool:
@@ -69,7 +74,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, rate_limit=100_000, log_level="WARNING")
+    return Settings(
+        database_url=database_url,
+        rate_limit=100_000,
+        log_level="WARNING",
+        data_keys=os.environ["GATEWAY_DATA_KEYS"],
+        index_key=os.environ["GATEWAY_INDEX_KEY"],
+    )
 
 
 @pytest.fixture(scope="session")

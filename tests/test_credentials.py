@@ -37,7 +37,12 @@ async def test_revoked_key_stops_working_at_once(tenant: Any) -> None:
 
 
 async def test_missing_malformed_and_unknown_credentials_are_401(client: Any) -> None:
-    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}, {"Authorization": "Bearer sk_" + "x" * 32}):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer sk_" + "x" * 32},
+    ):
         response = await client.get("/v1/suppliers", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["status"] == 401
@@ -51,7 +56,9 @@ async def test_supplier_key_sees_only_its_own_supplier(tenant: Any) -> None:
     assert (await tenant.call("GET", f"/v1/suppliers/{other['id']}", key=key)).status_code == 404
     # operator-only writes are refused outright
     assert (await tenant.call("POST", "/v1/suppliers", key=key, json={"name": "x"})).status_code == 403
-    assert (await tenant.call("PATCH", f"/v1/suppliers/{mine['id']}", key=key, json={"version": 1, "name": "y"})).status_code == 403
+    assert (
+        await tenant.call("PATCH", f"/v1/suppliers/{mine['id']}", key=key, json={"version": 1, "name": "y"})
+    ).status_code == 403
     # and it sees no channels at all
     await tenant.channel()
     assert (await tenant.call("GET", "/v1/channels", key=key)).json()["data"] == []
@@ -62,7 +69,9 @@ async def test_supplier_manages_only_its_own_keys(tenant: Any) -> None:
     other, _ = await tenant.supplier("Other")
     own = await tenant.call("POST", "/v1/api-keys", key=key, json={"owner": {"type": "supplier", "id": mine["id"]}})
     assert own.status_code == 201
-    foreign = await tenant.call("POST", "/v1/api-keys", key=key, json={"owner": {"type": "supplier", "id": other["id"]}})
+    foreign = await tenant.call(
+        "POST", "/v1/api-keys", key=key, json={"owner": {"type": "supplier", "id": other["id"]}}
+    )
     assert foreign.status_code == 403
     operator = await tenant.call("POST", "/v1/api-keys", key=key, json={"owner": {"type": "operator"}})
     assert operator.status_code == 403
@@ -99,7 +108,9 @@ async def test_deactivated_supplier_key_no_longer_authenticates(tenant: Any) -> 
 async def test_key_owner_must_exist_in_the_callers_tenant(tenant: Any, new_tenant: Any) -> None:
     other = await new_tenant("Other")
     foreign_supplier, _ = await other.supplier()
-    response = await tenant.call("POST", "/v1/api-keys", json={"owner": {"type": "supplier", "id": foreign_supplier["id"]}})
+    response = await tenant.call(
+        "POST", "/v1/api-keys", json={"owner": {"type": "supplier", "id": foreign_supplier["id"]}}
+    )
     assert response.status_code == 404
     assert response.json()["detail"] == f"No such supplier: {foreign_supplier['id']}"
 

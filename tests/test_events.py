@@ -42,10 +42,16 @@ async def test_supplier_and_channel_see_only_their_own_events(tenant: Any) -> No
     await tenant.call("PATCH", f"/v1/suppliers/{other['id']}", json={"version": 1, "name": "Other 2"})
 
     supplier_view = (await tenant.call("GET", "/v1/events", key=my_key)).json()["data"]
-    assert supplier_view and all(e["data"].get("id") == mine["id"] or e["data"].get("owner", {}).get("id") == mine["id"] for e in supplier_view)
+    assert supplier_view and all(
+        e["data"].get("id") == mine["id"] or e["data"].get("owner", {}).get("id") == mine["id"] for e in supplier_view
+    )
     channel_view = (await tenant.call("GET", "/v1/events", key=channel_key)).json()["data"]
-    assert channel_view and all(channel["id"] in (e["data"].get("id"), e["data"].get("owner", {}).get("id")) for e in channel_view)
-    foreign = next(e for e in (await tenant.call("GET", "/v1/events")).json()["data"] if e["data"].get("id") == other["id"])
+    assert channel_view and all(
+        channel["id"] in (e["data"].get("id"), e["data"].get("owner", {}).get("id")) for e in channel_view
+    )
+    foreign = next(
+        e for e in (await tenant.call("GET", "/v1/events")).json()["data"] if e["data"].get("id") == other["id"]
+    )
     assert (await tenant.call("GET", f"/v1/events/{foreign['id']}", key=my_key)).status_code == 404
     assert (await tenant.call("GET", f"/v1/events/{foreign['id']}")).status_code == 200
 

@@ -55,7 +55,10 @@ async def test_redis_counters_are_shared_by_every_process(
     settings: Any, database: Any, tenant: Any, redis_url: str
 ) -> None:
     overrides = {"rate_limit": 4, "rate_limit_window_seconds": 3600, "redis_url": redis_url}
-    async with await _client(settings, database, **overrides) as one, await _client(settings, database, **overrides) as two:
+    async with (
+        await _client(settings, database, **overrides) as one,
+        await _client(settings, database, **overrides) as two,
+    ):
         codes = []
         for i in range(6):
             client = one if i % 2 == 0 else two

@@ -147,8 +147,16 @@ def test_every_operation_honours_the_contract(case: Any) -> None:
     case.call_and_validate()
 
 
+#: (path template, status) of every call the stateful run made
+_reached: set[tuple[str, int]] = set()
+
+
 class StatefulRun(schema.as_state_machine()):  # type: ignore[misc]
-    """Chains calls along the links Schemathesis infers (create → get/patch/revoke …)."""
+    """Chains calls along the links Schemathesis infers (create → get/patch/revoke …) and the
+    ones the contract publishes (order → fulfilment order → its transitions)."""
+
+    def after_call(self, response: Any, case: Any) -> None:
+        _reached.add((case.path, response.status_code))
 
     def before_call(self, case: Any) -> None:
         # A link may hand the fuzzer's own key id (it is in the key listing) to `…/revoke`:
@@ -166,3 +174,5 @@ def test_stateful_sequences_honour_the_contract() -> None:
             stateful_step_count=6,
         )
     )
+    transitions = {path for path, _ in _reached if path.startswith("/v1/fulfilment-orders/{fulfilment_id}/")}
+    assert transitions, f"the stateful run never reached a fulfilment transition: {sorted(_reached)}"

@@ -16,7 +16,17 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, OpenAPI, OpenAPIType, Operation, RequestBody, Schema, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    Link,
+    OpenAPI,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
 from litestar.params import KwargDefinition
 from litestar.typing import FieldDefinition
 
@@ -129,11 +139,70 @@ def _accepts_null(schema: Any) -> bool:
     return OpenAPIType.NULL in types or any(_accepts_null(option) for option in schema.one_of or [])
 
 
+#: OpenAPI links: how a response's ids feed the next call (operationId → status → links).
+#: Client generators and Schemathesis' stateful runs follow them: order → fulfilment → handover.
+_FULFILMENT = "$response.body#/id"
+LINKS: dict[str, dict[str, dict[str, tuple[str, dict[str, str]]]]] = {
+    "createQuote": {
+        "201": {
+            "GetQuote": ("getQuote", {"quote_id": "$response.body#/id"}),
+            "ReleaseQuote": ("releaseQuote", {"quote_id": "$response.body#/id"}),
+        }
+    },
+    "createOrder": {
+        "201": {
+            "GetOrder": ("getOrder", {"order_id": "$response.body#/id"}),
+            "CancelOrder": ("cancelOrder", {"order_id": "$response.body#/id"}),
+            "AcceptFulfilmentOrder": (
+                "acceptFulfilmentOrder",
+                {"fulfilment_id": "$response.body#/fulfilment_orders/0/id"},
+            ),
+            "RejectFulfilmentOrder": (
+                "rejectFulfilmentOrder",
+                {"fulfilment_id": "$response.body#/fulfilment_orders/0/id"},
+            ),
+        }
+    },
+    "listFulfilmentOrders": {
+        "200": {"AcceptFulfilmentOrder": ("acceptFulfilmentOrder", {"fulfilment_id": "$response.body#/data/0/id"})}
+    },
+    "acceptFulfilmentOrder": {
+        "200": {
+            "PickFulfilmentOrder": ("pickFulfilmentOrder", {"fulfilment_id": _FULFILMENT}),
+            "ShipFulfilmentOrder": ("shipFulfilmentOrder", {"fulfilment_id": _FULFILMENT}),
+            "MarkReadyForPickup": ("markReadyForPickup", {"fulfilment_id": _FULFILMENT}),
+            "RejectFulfilmentOrder": ("rejectFulfilmentOrder", {"fulfilment_id": _FULFILMENT}),
+        }
+    },
+    "pickFulfilmentOrder": {
+        "200": {
+            "ShipFulfilmentOrder": ("shipFulfilmentOrder", {"fulfilment_id": _FULFILMENT}),
+            "MarkReadyForPickup": ("markReadyForPickup", {"fulfilment_id": _FULFILMENT}),
+        }
+    },
+    "shipFulfilmentOrder": {
+        "200": {"DeliverFulfilmentOrder": ("deliverFulfilmentOrder", {"fulfilment_id": _FULFILMENT})}
+    },
+}
+
+
 class GatewayOpenAPI(OpenAPI):
     """Litestar marks every request body `required`; a body typed `T | None = None` (the
-    `…/activate`, `…/revoke` actions) may be left out, and the contract says so."""
+    `…/activate`, `…/revoke` actions) may be left out, and the contract says so. It also
+    publishes no links; `LINKS` adds them."""
 
     def to_schema(self) -> dict[str, Any]:
+        for item in (self.paths or {}).values():
+            for operation in (item.get, item.put, item.post, item.patch, item.delete):
+                if operation is None or operation.operation_id not in LINKS:
+                    continue
+                for status, links in LINKS[operation.operation_id].items():
+                    response = (operation.responses or {}).get(status)
+                    if isinstance(response, OpenAPIResponse):
+                        response.links = {
+                            name: Link(operation_id=target, parameters=dict(parameters))
+                            for name, (target, parameters) in links.items()
+                        }
         for item in (self.paths or {}).values():
             for operation in (item.get, item.put, item.post, item.patch, item.delete):
                 body = operation.request_body if operation is not None else None

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from channels.routing.directory import bump_revision
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.fields import changes
@@ -200,6 +201,9 @@ async def create(principal: Principal, body: LocationCreate) -> LocationOut:
         "updated_at": now,
     }
     async with db().transaction():
+        # every location write moves the tenant's routing revision, so that each gateway
+        # process reloads this row into its routing index (channels.routing.directory)
+        row["revision"] = await bump_revision(principal.tenant_id)
         await insert_row(Location, row)
         out = to_out(row)
         await emit(principal.tenant_id, "location.created", out, supplier_id=supplier_id)
@@ -243,6 +247,8 @@ async def _write(
     principal: Principal, location_id: str, version: int | None, values: dict[str, Any], event: str
 ) -> LocationOut:
     async with db().transaction():
+        # a refused write (404, 409) rolls the revision back with it
+        values = {**values, "revision": await bump_revision(principal.tenant_id)}
         row = await update_versioned(
             Location, KIND, principal.tenant_id, location_id, version, values, visible(principal)
         )

@@ -1,0 +1,307 @@
+"""The I/O edge of routing: a tenant's policy, and the candidates for an order.
+
+`candidates` turns the spatial index's sites around a destination into `core.Candidate`s:
+it applies every filter of DESIGN §6 that needs the database (supplier active, an active
+offer at or below the listing price, stock), reads the suppliers' reliability and today's
+load, and computes each promise. The decision itself is `core.plan`, pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from channels.routing import core
+from channels.routing.directory import index_for
+from channels.routing.promise import local_day, promise
+from channels.routing.sites import Site
+from gateway.clock import utcnow
+from gateway.events.services import emit
+from gateway.http.problems import FieldError, ProblemError, conflict
+from gateway.storage import db
+
+#: location ids per `IN (...)` list
+CHUNK = 500
+#: a supplier with no finished orders yet is rated as if 9 of its first 10 were perfect
+PRIOR_PERFECT, PRIOR_WEIGHT = 9, 10
+
+
+class Policy(msgspec.Struct, kw_only=True):
+    rules: list[str] = msgspec.field(default_factory=lambda: list(core.DEFAULT_RULES))
+    ranked_location_ids: list[str] = msgspec.field(default_factory=list)
+    acceptance_deadline_minutes: int = 15
+    take_rate_bps: int = 500
+    quote_ttl_seconds: int = 600
+    split_quantities: bool = True
+    #: tier -> fee amount (minor units, in the order's currency) per delivery shipment
+    delivery_fees: dict[str, int] = msgspec.field(default_factory=dict)
+    version: int = 0
+
+
+def _decoded(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+async def policy_of(tenant_id: str) -> Policy:
+    rows = await db().fetch(
+        "SELECT rules, ranked_location_ids, acceptance_deadline_minutes, take_rate_bps, quote_ttl_seconds, "
+        "split_quantities, delivery_fees, version FROM routing_policies WHERE tenant_id = ?",
+        tenant_id,
+    )
+    if not rows:
+        return Policy()
+    row = rows[0]
+    return Policy(
+        rules=_decoded(row["rules"]) or list(core.DEFAULT_RULES),
+        ranked_location_ids=_decoded(row["ranked_location_ids"]),
+        acceptance_deadline_minutes=row["acceptance_deadline_minutes"],
+        take_rate_bps=row["take_rate_bps"],
+        quote_ttl_seconds=row["quote_ttl_seconds"],
+        split_quantities=bool(row["split_quantities"]),
+        delivery_fees=_decoded(row["delivery_fees"]),
+        version=row["version"],
+    )
+
+
+class Offered(msgspec.Struct, frozen=True):
+    """A listing's price, which every candidate's offer must not exceed (no sale at a loss)."""
+
+    amount: int
+    currency: str
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _stock(
+    tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered]
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """(location -> sku -> available, location -> sku -> wholesale) for the skus a location may
+    sell at the listing price: its supplier active, its offer active, at or below the price."""
+    skus = list(prices)
+    stock: dict[str, dict[str, int]] = {}
+    cost: dict[str, dict[str, int]] = {}
+    marks = ", ".join("?" for _ in skus)
+    for chunk in _chunks([site.id for site in sites]):
+        rows = await db().fetch(
+            "SELECT l.location_id, l.sku, l.on_hand - l.reserved - l.committed - l.safety_stock AS available, "
+            "o.wholesale_amount, o.min_retail_amount, o.currency FROM inventory_levels l "
+            "JOIN offers o ON o.tenant_id = l.tenant_id AND o.supplier_id = l.supplier_id AND o.sku = l.sku "
+            "JOIN suppliers s ON s.tenant_id = l.tenant_id AND s.id = l.supplier_id "
+            f"WHERE l.tenant_id = ? AND l.sku IN ({marks}) AND l.location_id IN ({', '.join('?' for _ in chunk)}) "
+            "AND l.on_hand - l.reserved - l.committed - l.safety_stock > 0 AND o.active = ? AND s.status = 'active'",
+            tenant_id,
+            *skus,
+            *chunk,
+            True,
+        )
+        for row in rows:
+            if not _sellable(row, prices[row["sku"]]):
+                continue
+            stock.setdefault(row["location_id"], {})[row["sku"]] = row["available"]
+            cost.setdefault(row["location_id"], {})[row["sku"]] = row["wholesale_amount"]
+    return stock, cost
+
+
+async def _reliability(tenant_id: str, supplier_ids: Sequence[str]) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for chunk in _chunks(list(supplier_ids)):
+        rows = await db().fetch(
+            f"SELECT id, finished, perfect FROM supplier_scores WHERE tenant_id = ? AND id IN ({', '.join('?' for _ in chunk)})",
+            tenant_id,
+            *chunk,
+        )
+        for row in rows:
+            rates[row["id"]] = (row["perfect"] + PRIOR_PERFECT) / (row["finished"] + PRIOR_WEIGHT)
+    return rates
+
+
+def reliability_of(rates: dict[str, float], supplier_id: str) -> float:
+    return rates.get(supplier_id, PRIOR_PERFECT / PRIOR_WEIGHT)
+
+
+async def _loads(tenant_id: str, sites: Sequence[Site], now: datetime) -> dict[str, int]:
+    """Fulfilment orders each capacity-limited site took on its local today."""
+    keys = [f"{site.id}:{local_day(site, now)}" for site in sites if site.daily_capacity is not None]
+    loads: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        rows = await db().fetch(
+            f"SELECT location_id, orders FROM location_loads WHERE tenant_id = ? AND id IN ({', '.join('?' for _ in chunk)})",
+            tenant_id,
+            *chunk,
+        )
+        loads.update((row["location_id"], row["orders"]) for row in rows)
+    return loads
+
+
+class Destination(msgspec.Struct, frozen=True):
+    lat: float
+    lng: float
+
+
+async def _reaching(
+    tenant_id: str, destination: Destination, mode: str, pickup_point_id: str | None, excluded: set[str]
+) -> list[tuple[Site, float]]:
+    """Active locations that serve `destination` in `mode`, nearest first (the spatial index)."""
+    index = await index_for(tenant_id)
+    sites: list[tuple[Site, float]] = []
+    for site, distance in index.covering(destination.lat, destination.lng):
+        if site.id in excluded:
+            continue
+        if mode == "delivery" or pickup_point_id is not None:
+            usable = "delivery" in site.modes or (site.id == pickup_point_id and "pickup" in site.modes)
+        else:
+            usable = "pickup" in site.modes
+        if usable:
+            sites.append((site, distance))
+    return sites
+
+
+async def sells(
+    tenant_id: str,
+    prices: dict[str, Offered],
+    destination: Destination,
+    mode: str,
+    pickup_point_id: str | None = None,
+) -> bool:
+    """Whether some location serving `destination` belongs to an active supplier that sells any
+    of these SKUs at the listing price, stock aside: tells a refusal's `no-location` (nobody
+    here sells this) from its `out-of-stock` (they do, but not enough units now)."""
+    sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set())
+    suppliers = sorted({site.supplier_id for site, _ in sites})
+    skus = list(prices)
+    for chunk in _chunks(suppliers):
+        rows = await db().fetch(
+            "SELECT o.sku, o.wholesale_amount, o.min_retail_amount, o.currency FROM offers o "
+            "JOIN suppliers s ON s.tenant_id = o.tenant_id AND s.id = o.supplier_id "
+            f"WHERE o.tenant_id = ? AND o.active = ? AND s.status = 'active' AND o.sku IN ({', '.join('?' for _ in skus)}) "
+            f"AND o.supplier_id IN ({', '.join('?' for _ in chunk)})",
+            tenant_id,
+            True,
+            *skus,
+            *chunk,
+        )
+        if any(_sellable(row, prices[row["sku"]]) for row in rows):
+            return True
+    return False
+
+
+def _sellable(offer: dict[str, Any], price: Offered) -> bool:
+    """An offer a channel's price covers: same currency, wholesale and minimum retail at or below it."""
+    if offer["currency"] != price.currency or offer["wholesale_amount"] > price.amount:
+        return False
+    return offer["min_retail_amount"] is None or offer["min_retail_amount"] <= price.amount
+
+
+async def candidates(
+    tenant_id: str,
+    prices: dict[str, Offered],
+    destination: Destination,
+    mode: str,
+    *,
+    pickup_point_id: str | None = None,
+    exclude: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[core.Candidate]:
+    """Every location that may fill part of an order to `destination`, with its stock.
+
+    Delivery: locations that deliver and reach the destination. Pickup at a pickup point:
+    locations that deliver to the point, and the point itself when it stocks the goods.
+    Pickup without a point: locations the consumer can collect from, within their radius.
+    """
+    now = now or utcnow()
+    sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set(exclude))
+    if not sites:
+        return []
+    stock, cost = await _stock(tenant_id, [site for site, _ in sites], prices)
+    stocked = [(site, distance) for site, distance in sites if site.id in stock]
+    rates = await _reliability(tenant_id, sorted({site.supplier_id for site, _ in stocked}))
+    loads = await _loads(tenant_id, [site for site, _ in stocked], now)
+    found = []
+    for site, distance in stocked:
+        travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
+        made = promise(site, distance, now, travels=travels, taken_today=loads.get(site.id, 0))
+        if made is None:
+            continue  # closed for the coming week
+        found.append(
+            core.Candidate(
+                site=site,
+                distance_km=distance,
+                promise=made,
+                reliability=reliability_of(rates, site.supplier_id),
+                stock=stock[site.id],
+                cost=cost[site.id],
+            )
+        )
+    return found
+
+
+# -- the policy as the operator writes it -------------------------------------------------------
+
+
+async def policy_out(tenant_id: str) -> dict[str, Any]:
+    current = await policy_of(tenant_id)
+    rows = await db().fetch("SELECT updated_at FROM routing_policies WHERE tenant_id = ?", tenant_id)
+    out = msgspec.structs.asdict(current)
+    out["delivery_fees"] = {tier: current.delivery_fees.get(tier, 0) for tier in ("near", "mid", "far")}
+    out["updated_at"] = rows[0]["updated_at"] if rows else None
+    return out
+
+
+async def put_policy(tenant_id: str, values: dict[str, Any], version: int | None) -> dict[str, Any]:
+    """Replace the tenant's policy; `version` (when given) must be the one read, else 409."""
+    if len(set(values["rules"])) != len(values["rules"]):
+        raise ProblemError(
+            409,
+            "Each rule may appear once",
+            slug="unusable-request",
+            errors=[FieldError(field="rules", message="a rule appears twice")],
+        )
+    ranked = values["ranked_location_ids"]
+    known: set[str] = set()
+    for chunk in _chunks(sorted(set(ranked))):
+        rows = await db().fetch(
+            f"SELECT id FROM locations WHERE tenant_id = ? AND id IN ({', '.join('?' for _ in chunk)})",
+            tenant_id,
+            *chunk,
+        )
+        known.update(row["id"] for row in rows)
+    missing = [index for index, location_id in enumerate(ranked) if location_id not in known]
+    if missing:
+        raise ProblemError(
+            404,
+            f"No such location: {ranked[missing[0]]}",
+            slug="not-found",
+            errors=[FieldError(field=f"ranked_location_ids[{i}]", message="no such location") for i in missing],
+        )
+    encoded = {
+        **values,
+        "rules": msgspec.json.encode(values["rules"]).decode(),
+        "ranked_location_ids": msgspec.json.encode(values["ranked_location_ids"]).decode(),
+        "delivery_fees": msgspec.json.encode(values["delivery_fees"]).decode(),
+    }
+    now = utcnow()
+    async with db().transaction():
+        current = await policy_of(tenant_id)
+        if version is not None and version != current.version:
+            raise conflict(
+                f"the routing policy is at version {current.version}, not {version}: read it again",
+                slug="version-conflict",
+            )
+        columns = list(encoded)
+        await db().fetch(
+            f"INSERT INTO routing_policies (tenant_id, {', '.join(columns)}, version, updated_at) "
+            f"VALUES (?, {', '.join('?' for _ in columns)}, 1, ?) ON CONFLICT (tenant_id) DO UPDATE SET "
+            + ", ".join(f"{column} = excluded.{column}" for column in columns)
+            + ", version = routing_policies.version + 1, updated_at = excluded.updated_at",
+            tenant_id,
+            *encoded.values(),
+            now,
+        )
+        await emit(tenant_id, "routing_policy.updated", {"rules": values["rules"]})
+    return await policy_out(tenant_id)
