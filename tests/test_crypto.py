@@ -280,7 +280,7 @@ async def _insert_fulfilment(tenant_id: str, order_id: str, pickup_code: str | N
     fulfilment_id = new_id("fulfilment")
     await db().fetch(
         "INSERT INTO fulfilment_orders (id, tenant_id, order_id, channel_id, supplier_id, location_id, mode, currency, "
-        "tier, pickup_code) VALUES (?, ?, ?, ?, ?, ?, 'pickup', 'CNY', 'T1', ?)",
+        "tier, status, pickup_code) VALUES (?, ?, ?, ?, ?, ?, 'pickup', 'CNY', 'T1', 'picked_up', ?)",
         fulfilment_id,
         tenant_id,
         order_id,
