@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from gateway.http.fields import Strict
+from gateway.http.fields import TEXT_PATTERN, Strict
 from gateway.http.pagination import Page
 from gateway.money import Money
 
@@ -23,7 +23,7 @@ FulfilmentStatus = Literal[
     "cancelled",
     "returned",
 ]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
 PickupCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="The 6-digit code the consumer shows.")]
 
 
