@@ -22,7 +22,9 @@ within ~6 km of the centre, a consumer (name, phone, address: encrypted at rest)
 unique `Idempotency-Key`. After `--warmup` seconds it measures `--seconds` seconds and prints
 orders/s, p50/p99/max latency, the responses by status (201 expected; 409 would be out of
 stock) and the CPU used by the server, the clients, PostgreSQL and everything else.
-At the end `gateway inventory check` must find the ledger consistent.
+At the end `gateway inventory check` must find the ledger consistent. `--analyze` (default:
+on PostgreSQL only) runs ANALYZE once the world is stocked: PostgreSQL's autovacuum would do
+so within a minute or two, the gateway never does it on SQLite.
 
 The gateway runs with GATEWAY_RATE_LIMIT=100000000 and GATEWAY_LOG_LEVEL=WARNING, as in
 `benchmarks/auth_get.py`; on PostgreSQL with freshly generated GATEWAY_DATA_KEYS and
@@ -400,6 +402,19 @@ def print_results(rows: list[tuple[str, int, str, dict[str, Any]]], goal: bool) 
             print(f"    goal >= 500 orders/s, p99 <= 100 ms, no errors: {'met' if met else 'MISSED'}")
 
 
+async def run_analyze(url: str) -> None:
+    """Planner statistics, as a database that has run for a while has them (PostgreSQL's
+    autovacuum analyzes by itself; SQLite only when told)."""
+    from gateway.settings import Settings
+    from gateway.storage import Database, make_engine
+
+    database = Database(make_engine(Settings(database_url=url)))
+    try:
+        await database.fetch("ANALYZE")
+    finally:
+        await database.close()
+
+
 async def routing_stats(url: str) -> str:
     """How many candidates the placed orders' routing considered (their routing records)."""
     import msgspec
@@ -449,6 +464,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-other-cpu", type=float, default=0.15, help="wait for the machine to be this quiet first")
     p.add_argument("--quiet-timeout", type=float, default=60.0, help="... for at most this many seconds")
+    p.add_argument(
+        "--analyze",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="run ANALYZE once the world is stocked; auto (default): on PostgreSQL, whose autovacuum\n"
+        "would soon, not on SQLite, which the gateway never analyzes",
+    )
     p.add_argument("--profile", type=Path, help="after measuring: cProfile the app in process into this file")
     p.add_argument("--profile-requests", type=int, default=1000, help="orders for --profile (default 1000)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs, SQLite file)")
@@ -506,6 +528,8 @@ def main() -> int:
             f"{args.skus} skus x {ON_HAND:,} units each; {args.connections} clients in {args.client_processes} "
             f"process(es), {args.warmup:g} s warm-up, {args.seconds:g} s measured"
         )
+        analyze = args.analyze == "yes" or (args.analyze == "auto" and pg is not None)
+        print(f"ANALYZE after stocking: {'yes' if analyze else 'no'}")
         rows = []
         stocked = False
         for count in workers:
@@ -516,6 +540,8 @@ def main() -> int:
             if not stocked:
                 stock(port, world)
                 stocked = True
+                if analyze:
+                    asyncio.run(run_analyze(database_url))
             probe = order_body(random.Random(0), world["skus"], quote=False)
             status, body = http("POST", port, "/v1/orders", world["channel_key"], json.loads(probe))
             if status != 201:

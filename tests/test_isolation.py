@@ -28,16 +28,22 @@ import math
 import re
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import find
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from channels.routing.schemas import PolicyIn
+from channels.routing.services import put_policy
+from gateway.clock import utcnow
 from gateway.demo import build_demo
+from gateway.storage import db
 from gateway.tenancy.services import create_tenant
 
 CONTRACT = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
@@ -398,7 +404,24 @@ async def world(client: AsyncTestClient[Litestar]) -> World:
     assert served.json() == DOCUMENT, "openapi/openapi.json is not what the app serves: run `gateway openapi`"
     demo = await build_demo()
     other = await create_tenant("Tenant B")
-    return World(client, demo, other.operator_key, await build_demo())
+    third = await build_demo()
+    for tenant_id in (demo["tenant"]["id"], third["tenant"]["id"]):
+        await _stop_the_clock(tenant_id)
+    return World(client, demo, other.operator_key, third)
+
+
+async def _stop_the_clock(tenant_id: str) -> None:
+    """These probes compare snapshots of a tenant taken minutes apart: its quotes must not
+    expire and its orders must not be re-routed for a missed deadline meanwhile (the clock's
+    doing, not another tenant's)."""
+    policy = msgspec.structs.asdict(PolicyIn(acceptance_deadline_minutes=10080, quote_ttl_seconds=86400))
+    policy.pop("version")
+    policy["delivery_fees"] = msgspec.structs.asdict(policy["delivery_fees"])
+    await put_policy(tenant_id, policy, None)  # and what the probes create holds still too
+    later = utcnow() + timedelta(days=30)
+    await db().fetch("UPDATE quotes SET expires_at = ? WHERE tenant_id = ?", later, tenant_id)
+    await db().fetch("UPDATE reservations SET expires_at = ? WHERE tenant_id = ?", later, tenant_id)
+    await db().fetch("UPDATE fulfilment_orders SET accept_by = ? WHERE tenant_id = ?", later, tenant_id)
 
 
 @pytest.fixture(scope="module")
