@@ -64,7 +64,7 @@ import msgspec  # noqa: E402
 from benchmarks.auth_get import _machine_cpu, source_fingerprint, versions, wait_for_quiet  # noqa: E402
 from benchmarks.routing_index import build_index, build_world, destinations  # noqa: E402
 from channels.routing import core  # noqa: E402
-from channels.routing.promise import promise  # noqa: E402
+from channels.routing.promise import StartMemo, promise  # noqa: E402
 from channels.routing.sites import Site  # noqa: E402
 
 SKUS = tuple(f"SKU-{n:02d}" for n in range(5))
@@ -185,8 +185,9 @@ def decide(
             stocked.append((site, distance, mine))
     t2 = clock()
     found = []
+    memo: StartMemo = {}  # as channels.routing.services.candidates does: one per decision
     for site, distance, mine in stocked:
-        made = promise(site, distance, now, travels=True, taken_today=0)
+        made = promise(site, distance, now, travels=True, taken_today=0, memo=memo)
         if made is None:
             continue
         found.append(

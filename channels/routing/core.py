@@ -21,8 +21,10 @@ its own list of locations, or `lowest_cost`.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -107,16 +109,12 @@ def _key(rules: Sequence[tuple[str, Key]], candidate: Candidate, remaining: dict
     return (*(key(candidate, remaining) for _, key in rules), candidate.site.id)
 
 
-def _deciding_rule(
-    rules: Sequence[tuple[str, Key]], best: Candidate, pool: Sequence[Candidate], remaining: dict[str, int]
-) -> str:
-    """The first rule that set `best` apart from the runner-up (or "only_candidate")."""
-    others = [c for c in pool if c is not best]
-    if not others:
+def _deciding_rule(rules: Sequence[tuple[str, Key]], best: tuple[Any, ...], runner_up: tuple[Any, ...] | None) -> str:
+    """The first rule whose key set the best candidate apart from the runner-up."""
+    if runner_up is None:
         return "only_candidate"
-    runner_up = min(others, key=lambda c: _key(rules, c, remaining))
-    for name, key in rules:
-        if key(best, remaining) != key(runner_up, remaining):
+    for (name, _), mine, theirs in zip(rules, best, runner_up, strict=False):
+        if mine != theirs:
             return name
     return "location_id"
 
@@ -184,18 +182,20 @@ def plan(
     minimise = bool(rules) and rules[0][0] == "fewest_shipments"
     first_round = True
     while remaining:
-        fillers = [c for c in pool if _fills(c, remaining)]
-        if not fillers:
+        # each candidate's key once per round: the best two say who wins and which rule decided
+        scored = [(_key(rules, c, remaining), c) for c in pool if _fills(c, remaining)]
+        if not scored:
             break
-        best = min(fillers, key=lambda c: _key(rules, c, remaining))
+        top = heapq.nsmallest(2, scored, key=itemgetter(0))
+        best_key, best = top[0]
         if minimise and first_round and len(_fills(best, remaining)) < len(remaining):
-            pair = _best_pair(rules, fillers, remaining)
+            pair = _best_pair(rules, [c for _, c in scored], remaining)
             if pair is not None:
                 first, second = pair
                 take(first, _fills(first, remaining), "fewest_shipments")
                 take(second, _fills(second, remaining), "fewest_shipments")
                 break
-        take(best, _fills(best, remaining), _deciding_rule(rules, best, fillers, remaining))
+        take(best, _fills(best, remaining), _deciding_rule(rules, best_key, top[1][0] if len(top) > 1 else None))
         first_round = False
 
     if remaining and split_quantities:

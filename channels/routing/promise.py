@@ -96,17 +96,37 @@ def local_day(site: Site, at: datetime) -> str:
     return at.astimezone(_zone(site.timezone)).date().isoformat()
 
 
+#: (timetable identity, time zone, day full) -> when work can start; one per decision
+StartMemo = dict[tuple[int, str, bool], datetime | None]
+
+
 def promise(
-    site: Site, distance_km: float, now: datetime, *, travels: bool = True, taken_today: int = 0
+    site: Site,
+    distance_km: float,
+    now: datetime,
+    *,
+    travels: bool = True,
+    taken_today: int = 0,
+    memo: StartMemo | None = None,
 ) -> Promise | None:
     """The promise `site` can make for a destination `distance_km` away; None when it will not
-    open within a week. `travels=False` for a pickup at the location itself."""
+    open within a week. `travels=False` for a pickup at the location itself.
+
+    Working out the next opening is most of a promise's cost, and sites share timetables (the
+    directory interns them), so one decision passes a `memo` for all its candidates: same
+    `now`, same timetable object, same answer."""
     full = site.daily_capacity is not None and taken_today >= site.daily_capacity
-    start = (
-        _next_day_opening(site.opening_hours, site.timezone, now)
-        if full
-        else next_open(site.opening_hours, site.timezone, now)
-    )
+    key = (id(site.opening_hours), site.timezone, full)
+    if memo is not None and key in memo:
+        start = memo[key]
+    else:
+        start = (
+            _next_day_opening(site.opening_hours, site.timezone, now)
+            if full
+            else next_open(site.opening_hours, site.timezone, now)
+        )
+        if memo is not None:
+            memo[key] = start
     if start is None:
         return None
     dispatch, speed = DISPATCH.get(site.kind, (60, 30.0))

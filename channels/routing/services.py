@@ -16,7 +16,7 @@ import msgspec
 
 from channels.routing import core
 from channels.routing.directory import index_for
-from channels.routing.promise import local_day, promise
+from channels.routing.promise import StartMemo, local_day, promise
 from channels.routing.sites import Site
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -223,9 +223,10 @@ async def candidates(
     rates = await _reliability(tenant_id, sorted({site.supplier_id for site, _ in stocked}))
     loads = await _loads(tenant_id, [site for site, _ in stocked], now)
     found = []
+    memo: StartMemo = {}
     for site, distance in stocked:
         travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
-        made = promise(site, distance, now, travels=travels, taken_today=loads.get(site.id, 0))
+        made = promise(site, distance, now, travels=travels, taken_today=loads.get(site.id, 0), memo=memo)
         if made is None:
             continue  # closed for the coming week
         found.append(

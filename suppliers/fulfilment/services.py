@@ -310,11 +310,13 @@ async def of_orders(tenant_id: str, order_ids: Sequence[str]) -> dict[str, list[
     for start in range(0, len(order_ids), 500):
         chunk = order_ids[start : start + 500]
         rows = await db().fetch(
-            f"SELECT {COLUMNS} FROM fulfilment_orders WHERE tenant_id = ? AND order_id IN ({', '.join('?' for _ in chunk)}) ORDER BY id",
+            # no ORDER BY: SQLite would walk the (tenant_id, id) index to avoid a sort, scanning
+            # every fulfilment order of the tenant; a handful of rows sort faster here
+            f"SELECT {COLUMNS} FROM fulfilment_orders WHERE tenant_id = ? AND order_id IN ({', '.join('?' for _ in chunk)})",
             tenant_id,
             *chunk,
         )
-        for row in rows:
+        for row in sorted(rows, key=lambda row: row["id"]):
             found[row["order_id"]].append(row)
     return found
 
