@@ -98,8 +98,7 @@ class OrderController(Controller):
         reference: ReferenceFilter = None,
     ) -> OrderPage:
         """A channel sees its own orders; the operator every order of the tenant."""
-        rows = await services.list_(principal_of(request), limit, after, status, channel_id, reference)
-        return _page(rows, limit)
+        return await services.list_(principal_of(request), limit, after, status, channel_id, reference)
 
     @get("/{order_id:str}", guards=[operator_or_channel], responses=responses(404), summary="Retrieve an order")
     async def get_order(self, request: Request[Any, Any, Any], order_id: OrderId) -> OrderOut:
@@ -142,12 +141,6 @@ class OrderController(Controller):
         self, request: Request[Any, Any, Any], order_id: OrderId, idempotency_key: IdempotencyKey = None
     ) -> OrderOut:
         return await services.erase_customer(principal_of(request), order_id)
-
-
-def _page(rows: list[OrderOut], limit: int) -> OrderPage:
-    more = len(rows) > limit
-    data = rows[:limit]
-    return OrderPage(data=data, has_more=more, next_cursor=data[-1].id if more else None)
 
 
 ROUTES: list[Any] = [QuoteController, OrderController]

@@ -17,12 +17,22 @@ import msgspec
 
 from channels.listings.services import listed_prices
 from channels.orders import pricing
-from channels.orders.schemas import Customer, Destination, LineIn, OrderCreate, OrderOut, QuoteCreate, QuoteOut
+from channels.orders.schemas import (
+    Customer,
+    Destination,
+    LineIn,
+    OrderCreate,
+    OrderOut,
+    OrderPage,
+    QuoteCreate,
+    QuoteOut,
+)
 from channels.routing import core
 from channels.routing import services as routing
 from gateway import crypto
 from gateway.clock import utcnow
 from gateway.events.services import emit
+from gateway.http.pagination import make_page
 from gateway.http.problems import FieldError, ProblemError, conflict, not_found
 from gateway.ids import new_id
 from gateway.storage import db
@@ -707,7 +717,7 @@ async def list_(
     status: str | None,
     channel_id: str | None,
     reference: str | None,
-) -> list[OrderOut]:
+) -> OrderPage:
     extra, args = _scope(principal)
     for column, value in (("status", status), ("channel_id", channel_id), ("reference", reference)):
         if value is not None:
@@ -722,8 +732,8 @@ async def list_(
         *args,
         limit + 1,
     )
-    shares = await fulfilment.of_orders(principal.tenant_id, [row["id"] for row in rows])
-    return [order_out(row, shares[row["id"]], principal.type) for row in rows]
+    shares = await fulfilment.of_orders(principal.tenant_id, [row["id"] for row in rows[:limit]])
+    return make_page(OrderPage, rows, limit, lambda row: order_out(row, shares[row["id"]], principal.type))
 
 
 async def _act_on_all(

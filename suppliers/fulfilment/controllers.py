@@ -58,10 +58,7 @@ class FulfilmentOrderController(Controller):
         supplier_id: SupplierFilter = None,
     ) -> FulfilmentOrderPage:
         """A supplier sees the shipments routed to it (`?status=pending` is its inbox); the operator all."""
-        rows = await services.list_(principal_of(request), limit, after, status, location_id, order_id, supplier_id)
-        more = len(rows) > limit
-        data = rows[:limit]
-        return FulfilmentOrderPage(data=data, has_more=more, next_cursor=data[-1].id if more else None)
+        return await services.list_(principal_of(request), limit, after, status, location_id, order_id, supplier_id)
 
     @get(
         "/{fulfilment_id:str}",

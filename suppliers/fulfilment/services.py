@@ -22,12 +22,13 @@ from channels.routing.promise import TIERS, local_day
 from gateway import crypto
 from gateway.clock import utcnow
 from gateway.events.services import emit
+from gateway.http.pagination import make_page
 from gateway.http.problems import ProblemError, conflict, not_found
 from gateway.ids import new_id
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.fulfilment import states
-from suppliers.fulfilment.schemas import FulfilmentOrderOut, Scorecard
+from suppliers.fulfilment.schemas import FulfilmentOrderOut, FulfilmentOrderPage, Scorecard
 from suppliers.inventory import services as inventory
 
 SYSTEM = "system"
@@ -339,7 +340,7 @@ async def list_(
     location_id: str | None,
     order_id: str | None,
     supplier_id: str | None,
-) -> list[FulfilmentOrderOut]:
+) -> FulfilmentOrderPage:
     extra, args = _visible(principal)
     for column, value in (
         ("status", status),
@@ -356,7 +357,7 @@ async def list_(
     rows = await db().fetch(
         f"{_JOINED} WHERE f.tenant_id = ?{extra} ORDER BY f.id LIMIT ?", principal.tenant_id, *args, limit + 1
     )
-    return [to_out(row, audience_of(principal)) for row in rows]
+    return make_page(FulfilmentOrderPage, rows, limit, lambda row: to_out(row, audience_of(principal)))
 
 
 # -- transitions -----------------------------------------------------------------------------------
