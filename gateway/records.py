@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import msgspec
 from piccolo.table import Table
 
 from gateway.clock import utcnow
@@ -21,6 +22,11 @@ from gateway.http.problems import conflict, not_found
 from gateway.storage import db
 
 Filters = dict[str, Any]
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column read through raw SQL: text on both engines (already decoded if not)."""
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 @functools.cache

@@ -35,6 +35,7 @@ from gateway.events.services import emit
 from gateway.http.pagination import make_page
 from gateway.http.problems import FieldError, ProblemError, conflict, not_found
 from gateway.ids import new_id
+from gateway.records import json_value as _decoded
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.fulfilment import services as fulfilment
@@ -52,10 +53,6 @@ QUOTE_COLUMNS = (
     "id, tenant_id, channel_id, mode, destination, pickup_point_id, lines, shipments, currency, subtotal_amount, "
     "delivery_fee_amount, total_amount, status, order_id, expires_at, created_at"
 )
-
-
-def _decoded(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def _money(amount: int, currency: str) -> dict[str, Any]:

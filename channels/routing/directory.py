@@ -40,6 +40,7 @@ import msgspec
 
 from channels.routing.index import LocationIndex
 from channels.routing.sites import Site
+from gateway.records import json_value as _decoded
 from gateway.storage import db
 
 #: rows per statement of a first load: bounded memory, and the event loop gets a turn between
@@ -201,8 +202,3 @@ class _Decoder:
 def _key(value: Any) -> str | bytes:
     """A hashable key for a JSON column's value, whether the driver decoded it or not."""
     return value if isinstance(value, str | bytes) else msgspec.json.encode(value)
-
-
-def _decoded(value: Any) -> Any:
-    """JSON columns come back as text (both engines here); a driver may decode them."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value

@@ -21,6 +21,7 @@ from channels.routing.sites import Site
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.problems import FieldError, ProblemError, conflict
+from gateway.records import json_value as _decoded
 from gateway.storage import db
 
 #: location ids per `IN (...)` list
@@ -39,10 +40,6 @@ class Policy(msgspec.Struct, kw_only=True):
     #: tier -> fee amount (minor units, in the order's currency) per delivery shipment
     delivery_fees: dict[str, int] = msgspec.field(default_factory=dict)
     version: int = 0
-
-
-def _decoded(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 async def policy_of(tenant_id: str) -> Policy:

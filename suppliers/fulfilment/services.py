@@ -25,6 +25,7 @@ from gateway.events.services import emit
 from gateway.http.pagination import make_page
 from gateway.http.problems import ProblemError, conflict, not_found
 from gateway.ids import new_id
+from gateway.records import json_value as _decoded
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.fulfilment import states
@@ -46,10 +47,6 @@ ATTEMPTS = 5
 
 class LostRace(Exception):
     """A conditional take found fewer units than planned: someone else got there first."""
-
-
-def _decoded(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 # -- opening ---------------------------------------------------------------------------------------

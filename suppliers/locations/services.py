@@ -26,6 +26,7 @@ from gateway.http.fields import changes
 from gateway.http.problems import FieldError, ProblemError, invalid, not_found
 from gateway.ids import new_id
 from gateway.records import get_one, insert_row, list_page, narrowed, update_versioned
+from gateway.records import json_value as _decoded
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.locations.models import Location
@@ -151,11 +152,6 @@ def is_open(hours: OpeningHours, timezone: str, at: datetime) -> bool:
 # -- rows ------------------------------------------------------------------------------------
 
 _encode = msgspec.json.Encoder().encode
-
-
-def _decoded(value: Any) -> Any:
-    """JSON columns come back as text on both engines."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
