@@ -28,8 +28,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.columns import BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from gateway import background
 from gateway.clock import utcnow
 from gateway.http.problems import ProblemError
+from gateway.settings import Settings
 from gateway.storage import db
 
 IdempotencyKey = Annotated[
@@ -238,6 +240,11 @@ class IdempotencyMiddleware:
         headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": int(row["response_status"]), "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+@background.job("idempotency.purge", every=900)
+async def purge(settings: Settings) -> int:
+    return await purge_expired(settings.idempotency_retention_hours)
 
 
 async def purge_expired(retention_hours: int) -> int:
