@@ -19,7 +19,7 @@ from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
 from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
-from gateway.http.health import healthz, readyz
+from gateway.http.health import healthz, metrics_endpoint, readyz
 from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
 from gateway.http.problems import handle_exception
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         route_handlers=[
             healthz,
             readyz,
+            metrics_endpoint(settings.metrics_token),
             *SUPPLIER_ROUTES,
             ChannelController,
             *LISTING_ROUTES,

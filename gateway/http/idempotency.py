@@ -28,7 +28,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.columns import BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from gateway import background
+from gateway import background, metrics
 from gateway.clock import utcnow
 from gateway.http.problems import ProblemError
 from gateway.settings import Settings
@@ -46,6 +46,7 @@ IdempotencyKey = Annotated[
 ]
 
 _KEPT_HEADERS = (b"content-type", b"location")
+REPLAYS = metrics.counter("idempotency_replays_total", "Responses replayed for a retried Idempotency-Key")
 
 
 class IdempotencyRecord(Table, tablename="idempotency_keys"):
@@ -235,6 +236,7 @@ class IdempotencyMiddleware:
         await db().fetch("DELETE FROM idempotency_keys WHERE id = ? AND status = 'in_flight'", record_id)
 
     async def _replay(self, row: dict[str, Any], send: Send) -> None:
+        REPLAYS.inc()
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(row["response_headers"] or "[]")]
         body = str(row["response_body"]).encode()
         headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(body)).encode())]
