@@ -95,7 +95,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ),
             DefineMiddleware(
                 IdempotencyMiddleware,
-                lock_seconds=settings.idempotency_lock_seconds,
                 max_body_bytes=settings.max_body_bytes,
             ),
         ],
