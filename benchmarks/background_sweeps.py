@@ -95,7 +95,9 @@ async def _world(url: str, holds: int, expired: bool) -> tuple[str, str, str]:
     for _ in range(holds):
         await services.reserve(tenant, location, sku, 1, timedelta(hours=1))
     if expired:
-        await db().fetch("UPDATE reservations SET expires_at = expires_at - INTERVAL '2 hours' WHERE tenant_id = ?", tenant)
+        await db().fetch(
+            "UPDATE reservations SET expires_at = expires_at - INTERVAL '2 hours' WHERE tenant_id = ?", tenant
+        )
     await database.close()
     return tenant, location, sku
 
@@ -198,7 +200,9 @@ async def release_once(
         await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def idle_work(admin_url: str, kind: str, processes: int, seconds: float, log_dir: Path, baseline: Path | None) -> dict[str, Any]:
+async def idle_work(
+    admin_url: str, kind: str, processes: int, seconds: float, log_dir: Path, baseline: Path | None
+) -> dict[str, Any]:
     name = f"gateway_sweeps_{secrets.token_hex(4)}"
     url = urlparse(admin_url)._replace(path=f"/{name}").geturl()
     await _admin(admin_url, f'CREATE DATABASE "{name}"')
@@ -264,7 +268,9 @@ async def main() -> None:
     for count in counts:
         print("idle work:   ", await idle_work(args.admin_url, "worker", count, args.seconds, log_dir, None))
         if args.baseline is not None:
-            print("idle work:   ", await idle_work(args.admin_url, "serve", count, args.seconds, log_dir, args.baseline))
+            print(
+                "idle work:   ", await idle_work(args.admin_url, "serve", count, args.seconds, log_dir, args.baseline)
+            )
     print(f"load average after: {os.getloadavg()}; logs in {log_dir}")
 
 

@@ -165,3 +165,66 @@ async def test_lock_due_skips_rows_another_transaction_holds(database: Any, queu
             # another task's transaction (its own connection) passes over the locked rows
             second = await asyncio.create_task(other(), context=contextvars.Context())
             assert [row["id"] for row in second] == [f"row00{i}" for i in range(5, 10)]
+
+
+@pytest.mark.slow
+async def test_gateway_worker_runs_the_sweeps_and_stops_cleanly(tenant: Any, database_url: str, tmp_path: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from datetime import UTC, datetime, timedelta
+
+    from inventory_world import add_location, add_offer, add_supplier
+    from servers import free_port
+
+    from gateway.tenancy.principal import Principal
+    from suppliers.inventory import services
+    from suppliers.inventory.schemas import SetItem
+
+    supplier = await add_supplier(tenant.id)
+    location = await add_location(tenant.id, supplier)
+    sku = f"WORKER-{secrets.token_hex(3)}"
+    await add_offer(tenant.id, supplier, sku)
+    operator = Principal(tenant_id=tenant.id, type="operator", owner_id=None, key_id="test", key_kind="secret")
+    await services.set_levels(operator, [SetItem(location_id=location, sku=sku, on_hand=10, sequence=1)])
+    held = await services.reserve(tenant.id, location, sku, 3, timedelta(hours=1))
+    assert held is not None
+    await db().fetch(
+        "UPDATE reservations SET expires_at = ? WHERE id = ?", datetime(2000, 1, 1, tzinfo=UTC), held["id"]
+    )
+
+    port = free_port()
+    env = {**os.environ, "GATEWAY_DATABASE_URL": database_url, "GATEWAY_RESERVATION_SWEEP_SECONDS": "1"}
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "worker", "--metrics-port", str(port)], env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            rows = await db().fetch("SELECT status FROM reservations WHERE id = ?", held["id"])
+            if rows[0]["status"] != "held":
+                break
+            await asyncio.sleep(0.1)
+        assert rows[0]["status"] == "expired"
+        # (the test session's own app runs the sweeps too: which of the two released it is a race;
+        # the worker takes part either way, and says so in its metrics)
+        text = ""
+        while time.monotonic() < deadline and 'job="inventory.expire_reservations",outcome=' not in text:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:  # 127.0.0.1 only
+                    text = response.read().decode()
+            except OSError:
+                pass
+            await asyncio.sleep(0.2)
+        assert 'gateway_background_ticks_total{job="inventory.expire_reservations",outcome=' in text
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    level = (await tenant.call("GET", f"/v1/inventory/levels?location_id={location}&sku={sku}")).json()["data"][0]
+    assert level["reserved"] == 0
