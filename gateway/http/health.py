@@ -75,7 +75,7 @@ def metrics_endpoint(token: str | None) -> Any:
     @get("/metrics", exclude_from_auth=True, include_in_schema=False)
     async def metrics_text(request: Request[Any, Any, Any]) -> Response[bytes]:
         if not metrics.token_matches(token, request.headers.get("authorization")):
-            raise ProblemError(404, "Not Found")
+            raise ProblemError(404, "No such resource")
         body, content_type = metrics.render()
         return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
