@@ -268,7 +268,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        Settings.from_env()  # every command refuses bad settings before it does anything
+        settings = Settings.from_env()  # every command refuses bad settings before it does anything
+        if (settings.data_keys or settings.index_key) and args.func is not cmd_keys_generate:
+            load_keyring(settings)  # malformed keys too (generating a new key needs none)
         return int(args.func(args))
     except (KeyConfigError, SettingsError) as error:
         print(f"gateway: {error}", file=sys.stderr)

@@ -69,3 +69,12 @@ def test_every_command_refuses_a_bad_setting_before_starting(command: list[str])
         "gateway: GATEWAY_RATE_LIMIT_WINDOW_SECONDS='0': expected an integer from 1 to 86400"
     ]
     assert done.stdout == ""
+
+
+def test_malformed_data_keys_stop_every_command_too() -> None:
+    env = {**os.environ, "GATEWAY_DATA_KEYS": "not-a-key", "GATEWAY_INDEX_KEY": "x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stderr.startswith("gateway: GATEWAY_DATA_KEYS")
+    assert len(done.stderr.strip().splitlines()) == 1
