@@ -15,6 +15,7 @@ from channels.controllers import ChannelController
 from channels.listings.controllers import ROUTES as LISTING_ROUTES
 from channels.orders.controllers import ROUTES as ORDER_ROUTES
 from channels.routing.controllers import ROUTES as ROUTING_ROUTES
+from channels.statements.controllers import ROUTES as STATEMENT_ROUTES
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             *LISTING_ROUTES,
             *ORDER_ROUTES,
             *ROUTING_ROUTES,
+            *STATEMENT_ROUTES,
             ApiKeyController,
             EventController,
         ],
