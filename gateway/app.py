@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.middleware.base import DefineMiddleware
 
 from channels.controllers import ChannelController
+from channels.insight.controllers import ROUTES as INSIGHT_ROUTES
 from channels.listings.controllers import ROUTES as LISTING_ROUTES
 from channels.orders.controllers import ROUTES as ORDER_ROUTES
 from channels.routing.controllers import ROUTES as ROUTING_ROUTES
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             *ORDER_ROUTES,
             *ROUTING_ROUTES,
             *STATEMENT_ROUTES,
+            *INSIGHT_ROUTES,
             ApiKeyController,
             EventController,
         ],
