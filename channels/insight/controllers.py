@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
-from channels.insight import coverage, services
-from channels.insight.schemas import CoverageMap, PerfectOrderPage
+from channels.insight import coverage, replenishment, services
+from channels.insight.schemas import CoverageMap, PerfectOrderPage, ReplenishmentOut
 from channels.statements.controllers import From, To
 from channels.statements.services import period
 from gateway.http.fields import SKU_PATTERN, Sku
@@ -17,7 +17,7 @@ from gateway.http.pagination import DEFAULT_LIMIT, Limit
 from gateway.http.problems import invalid, not_found, responses
 from gateway.ids import pattern
 from gateway.storage import db
-from gateway.tenancy.auth import operator_or_channel, operator_or_supplier, principal_of
+from gateway.tenancy.auth import operator_only, operator_or_channel, operator_or_supplier, principal_of
 from gateway.tenancy.principal import Principal
 
 
@@ -174,4 +174,28 @@ class CoverageController(Controller):
         return Response(content=coverage.picture(made, markers), media_type="image/svg+xml")
 
 
-ROUTES: list[Any] = [PerfectOrderController, CoverageController]
+class ReplenishmentController(Controller):
+    path = "/v1/insight/replenishment"
+    tags = ["insight"]
+
+    @get(guards=[operator_only], responses=responses(), summary="Replenishment advice")
+    async def get_replenishment(
+        self,
+        request: Request[Any, Any, Any],
+        from_: From = None,
+        to: To = None,
+        sku: Annotated[Sku | None, QueryParameter(name="sku", description="Only this SKU.")] = None,
+        resolution: Annotated[
+            int, QueryParameter(name="resolution", ge=5, le=10, description="H3 resolution of the demand cells.")
+        ] = 8,
+    ) -> ReplenishmentOut:
+        """Demand by H3 cell over the period (units ordered, of which only a next-day location
+        could serve, and units refused for lack of stock) against the units the stores and
+        forward warehouses reaching each cell hold now; and the transfers from central
+        warehouses that would turn that demand into near or mid promises. Each suggestion
+        carries `transfer`, the body to POST to /v1/inventory/transfers as it is."""
+        first, last = period(from_, to)
+        return await replenishment.advice(principal_of(request).tenant_id, first, last, resolution, sku)
+
+
+ROUTES: list[Any] = [PerfectOrderController, CoverageController, ReplenishmentController]

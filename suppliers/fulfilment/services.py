@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from channels.insight import demand
 from channels.routing import core
 from channels.routing import services as routing
 from channels.routing.promise import TIERS, local_day
@@ -566,6 +567,17 @@ async def _reroute_once(
     )
     if decided.unfilled or not decided.shares:
         await journal.record(old, "unfilled", reverse=True)  # statements (issue 14): refunded
+        await demand.record_refusal(  # replenishment advice (issue 14): demand nobody could serve
+            tenant_id,
+            order["channel_id"],
+            destination["lat"],
+            destination["lng"],
+            order["mode"],
+            [(line["sku"], line["qty"]) for line in lines],
+            [(line.sku, line.qty) for line in decided.unfilled] or [(line["sku"], line["qty"]) for line in lines],
+            "out-of-stock",
+            "reroute",
+        )
         await emit(
             tenant_id,
             "fulfilment_order.unroutable",
