@@ -163,7 +163,7 @@ async def test_a_period_is_checked(client: Any, database: Any) -> None:
         response = await world.city.tenant.client.get(
             "/v1/statements", params=params, headers={"Authorization": f"Bearer {key}"}
         )
-        assert response.status_code == 400
+        assert response.status_code == 409
         assert response.json()["errors"][0]["field"] == field
     unknown = await world.city.tenant.client.get(
         "/v1/statements", params={"party": "sup_" + "0" * 26}, headers={"Authorization": f"Bearer {key}"}

@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from channels.insight import coverage, replenishment, services
 from channels.insight.schemas import CoverageMap, PerfectOrderPage, ReplenishmentOut
 from channels.statements.controllers import From, To
-from channels.statements.services import period
+from channels.statements.services import period, unusable
 from gateway.http.fields import SKU_PATTERN, Sku
 from gateway.http.pagination import DEFAULT_LIMIT, Limit
 from gateway.http.problems import invalid, not_found, responses
@@ -25,7 +25,7 @@ class PerfectOrderController(Controller):
     path = "/v1/insight/perfect-orders"
     tags = ["insight"]
 
-    @get(guards=[operator_or_supplier], responses=responses(), summary="Perfect order rate")
+    @get(guards=[operator_or_supplier], responses=responses(409), summary="Perfect order rate")
     async def list_perfect_orders(
         self,
         request: Request[Any, Any, Any],
@@ -97,7 +97,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
         return None
     west, south, east, north = (float(part) for part in value.split(","))
     if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
-        raise invalid("bbox", "west,south,east,north with south < north and west < east, in range", "query")
+        raise unusable("bbox", "west,south,east,north with south < north and west < east, in range")
     return south, west, north, east
 
 
@@ -178,13 +178,15 @@ class ReplenishmentController(Controller):
     path = "/v1/insight/replenishment"
     tags = ["insight"]
 
-    @get(guards=[operator_only], responses=responses(), summary="Replenishment advice")
+    @get(guards=[operator_only], responses=responses(409), summary="Replenishment advice")
     async def get_replenishment(
         self,
         request: Request[Any, Any, Any],
         from_: From = None,
         to: To = None,
-        sku: Annotated[Sku | None, QueryParameter(name="sku", description="Only this SKU.")] = None,
+        sku: Annotated[
+            Sku | None, QueryParameter(name="sku", pattern=SKU_PATTERN, max_length=64, description="Only this SKU.")
+        ] = None,
         resolution: Annotated[
             int, QueryParameter(name="resolution", ge=5, le=10, description="H3 resolution of the demand cells.")
         ] = 8,

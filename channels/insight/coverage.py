@@ -12,8 +12,9 @@ from channels.listings.services import listed_prices
 from channels.routing import core, coverage
 from channels.routing import services as routing
 from channels.routing.directory import index_for
+from channels.statements.services import unusable
 from gateway.clock import utcnow
-from gateway.http.problems import FieldError, ProblemError, invalid
+from gateway.http.problems import FieldError, ProblemError
 from gateway.storage import db
 
 #: the price ceiling when the operator asks without naming a channel: any active offer counts
@@ -87,9 +88,7 @@ async def coverage_map(
     if resolution is None:
         resolution = coverage.auto_resolution(box)
     if coverage.estimated_cells(box, resolution) > coverage.MAX_CELLS:
-        raise invalid(
-            "resolution", f"about {coverage.estimated_cells(box, resolution)} cells: choose a coarser one", "query"
-        )
+        raise unusable("resolution", f"about {coverage.estimated_cells(box, resolution)} cells: choose a coarser one")
     cells = coverage.cells_in(box, resolution) if box[0] < box[2] else []
     stocked = await routing.stocked_sites(tenant_id, skus)
     facts = await routing.facts_for(tenant_id, stocked, prices, now)

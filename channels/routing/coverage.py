@@ -33,7 +33,7 @@ BUCKETS: tuple[tuple[str, int], ...] = (("30m", 30), ("4h", 240))
 #: the resolutions a map may use: 5 (~250 km² cells) to 10 (~0.015 km²)
 RESOLUTIONS = range(5, 11)
 #: the most cells one map evaluates
-MAX_CELLS = 60_000
+MAX_CELLS = 20_000
 
 
 class Cell(msgspec.Struct, frozen=True):

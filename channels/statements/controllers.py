@@ -87,7 +87,7 @@ class StatementController(Controller):
     path = "/v1/statements"
     tags = ["statements"]
 
-    @get(responses=responses(404), summary="Statements")
+    @get(responses=responses(404, 409), summary="Statements")
     async def list_statements(
         self,
         request: Request[Any, Any, Any],
@@ -122,7 +122,7 @@ class StatementController(Controller):
         ]
         return StatementPage(data=data, has_more=more, next_cursor=data[-1].party.id if more else None)
 
-    @get("/lines", responses=responses(404), summary="Statement lines")
+    @get("/lines", responses=responses(404, 409), summary="Statement lines")
     async def list_statement_lines(
         self,
         request: Request[Any, Any, Any],
@@ -146,7 +146,7 @@ class StatementController(Controller):
             next_cursor=rows[limit - 1]["id"] if more else None,
         )
 
-    @get("/csv", responses=responses(404), media_type="text/csv", summary="Export a statement as CSV")
+    @get("/csv", responses=responses(404, 409), media_type="text/csv", summary="Export a statement as CSV")
     async def export_statement(
         self, request: Request[Any, Any, Any], party: PartyParam = None, from_: From = None, to: To = None
     ) -> Stream:
@@ -175,7 +175,7 @@ class AttributionController(Controller):
     path = "/v1/insight/attribution"
     tags = ["insight"]
 
-    @get(responses=responses(), summary="Per-store attribution")
+    @get(responses=responses(409), summary="Per-store attribution")
     async def list_attribution(
         self,
         request: Request[Any, Any, Any],

@@ -21,7 +21,7 @@ import msgspec
 
 from channels.statements.arithmetic import PARTY_TYPES, CurrencyStatement, PartyType, assemble
 from gateway.clock import utcnow
-from gateway.http.problems import invalid, not_found
+from gateway.http.problems import FieldError, ProblemError, not_found
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 
@@ -78,10 +78,21 @@ def period(first: date | None, last: date | None) -> tuple[date, date]:
     last = last or (today if first is None else min(today, first + timedelta(days=29)))
     first = first or last - timedelta(days=29)
     if first > last:
-        raise invalid("from", "must not be after `to`", "query")
+        raise unusable("from", "must not be after `to`")
     if (last - first).days + 1 > MAX_DAYS:
-        raise invalid("from", f"a period covers at most {MAX_DAYS} days", "query")
+        raise unusable("from", f"a period covers at most {MAX_DAYS} days")
     return first, last
+
+
+def unusable(field: str, message: str) -> ProblemError:
+    """A query the schema allows but that cannot mean anything (a period backwards, or too long
+    to read in one request): a 409 naming the parameter, like the orders' `unusable-request`."""
+    return ProblemError(
+        409,
+        f"{field}: {message}",
+        slug="unusable-request",
+        errors=[FieldError(field=field, message=message, location="query")],
+    )
 
 
 # -- closing days --------------------------------------------------------------------------
