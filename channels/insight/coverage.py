@@ -90,7 +90,7 @@ async def coverage_map(
     if coverage.estimated_cells(box, resolution) > coverage.MAX_CELLS:
         raise unusable("resolution", f"about {coverage.estimated_cells(box, resolution)} cells: choose a coarser one")
     cells = coverage.cells_in(box, resolution) if box[0] < box[2] else []
-    stocked = await routing.stocked_sites(tenant_id, skus)
+    stocked = coverage.touching(await routing.stocked_sites(tenant_id, skus), box)
     facts = await routing.facts_for(tenant_id, stocked, prices, now)
     lines = [core.Line(sku, qty) for sku in skus]
     promised = coverage.evaluate(

@@ -91,6 +91,18 @@ def reach_of(sites: Iterable[Site]) -> BBox | None:
     return max(south, -89.9), max(west, -179.9), min(north, 89.9), min(east, 179.9)
 
 
+def touching(sites: Iterable[Site], box: BBox) -> list[Site]:
+    """The sites whose service disc may reach into the box (a box around the disc overlaps it)."""
+    south, west, north, east = box
+    found = []
+    for site in sites:
+        dlat = site.service_radius_km / KM_PER_DEGREE
+        dlng = site.service_radius_km / (KM_PER_DEGREE * max(cos(radians(site.lat)), 0.01))
+        if site.lat - dlat <= north and site.lat + dlat >= south and site.lng - dlng <= east and site.lng + dlng >= west:
+            found.append(site)
+    return found
+
+
 def local_sites(sites: Iterable[Site]) -> list[Site]:
     """The sites that make a tenant's area: every kind but central warehouses, whose next-day
     reach spans regions (all of them when the tenant has nothing else)."""
