@@ -153,3 +153,33 @@ async def test_chromium_paints_each_cell_in_its_colour(demo: dict[str, Any], tmp
         assert all(abs(a - b) <= 6 for a, b in zip(pixel, want, strict=True)), (feature["properties"], pixel)
         checked += 1
     assert checked > len(geojson["features"]) * 0.9
+
+
+async def test_the_command_line_draws_the_same_map(demo: dict[str, Any], database_url: str, tmp_path: Path) -> None:
+    import json
+    import os
+    import sys
+
+    sku = next(line.split("sku=")[1].split("'")[0] for line in demo["try"] if "coverage.svg" in line)
+    out, geo = tmp_path / "map.svg", tmp_path / "map.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "coverage", sku, "--tenant", demo["tenant"]["id"], "--out", str(out)]
+        + ["--geojson", str(geo)],
+        env={**os.environ, "GATEWAY_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    made = json.loads(geo.read_text())
+    drawn = {p.get("data-h3") for p in ElementTree.fromstring(out.read_text()).iter(f"{SVG}polygon")}
+    assert drawn == {f["properties"]["h3"] for f in made["features"]} and drawn
+    missing = subprocess.run(
+        [sys.executable, "-m", "gateway", "coverage", "NO-SUCH-SKU", "--tenant", demo["tenant"]["id"]],
+        env={**os.environ, "GATEWAY_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert missing.returncode == 1 and "No such sku" in missing.stderr
