@@ -156,6 +156,33 @@ def stocked_index(sites: Iterable[Site], facts: Facts) -> LocationIndex:
     return index
 
 
+def _cuttable(rules: Sequence[tuple[str, core.Key]]) -> bool:
+    """Whether the rules rank by shipments, then tier, then distance (the default does)."""
+    return [name for name, _ in rules][:3] == ["fewest_shipments", "fastest_promise", "nearest"]
+
+
+def _up_to_a_near_filler(
+    reaching: list[tuple[Site, float]], facts: Facts, lines: Sequence[core.Line], now: datetime, memo: StartMemo
+) -> list[tuple[Site, float]]:
+    """The sites (nearest first) up to the nearest one that fills the whole basket with a near
+    promise, and any at its very distance. With shipments, tier and distance ranked first, no
+    site beyond it can win: it would need fewer shipments (impossible: one already does it),
+    a faster tier (none is faster than near) or a shorter distance. So the plan over these
+    sites is the plan over all of them, with far less work in a dense city."""
+    need = core.merge(lines)
+    for position, (site, distance) in enumerate(reaching):
+        stock = facts.stock.get(site.id)
+        if stock is None or any(stock.get(sku, 0) < qty for sku, qty in need.items()):
+            continue
+        made = assemble([(site, distance)], facts, now, "delivery", None, memo)
+        if made and made[0].promise.tier == TIERS[0]:
+            end = position + 1
+            while end < len(reaching) and reaching[end][1] <= distance:
+                end += 1
+            return reaching[:end]
+    return reaching
+
+
 def evaluate(
     cells: Sequence[Cell],
     index: LocationIndex,
@@ -171,10 +198,13 @@ def evaluate(
     cells where it can be placed at all."""
     memo: StartMemo = {}
     promised: dict[str, CellPromise] = {}
+    cut = mode == "delivery" and _cuttable(rules)
     for cell in cells:
         reaching = [(site, d) for site, d in index.covering(cell.lat, cell.lng) if serves(site, mode, None)]
         if not reaching:
             continue
+        if cut:
+            reaching = _up_to_a_near_filler(reaching, facts, lines, now, memo)
         candidates = assemble(reaching, facts, now, mode, None, memo)
         made = promise_of(core.plan(lines, candidates, rules, split_quantities=split_quantities))
         if made is not None:
