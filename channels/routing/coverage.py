@@ -98,7 +98,12 @@ def touching(sites: Iterable[Site], box: BBox) -> list[Site]:
     for site in sites:
         dlat = site.service_radius_km / KM_PER_DEGREE
         dlng = site.service_radius_km / (KM_PER_DEGREE * max(cos(radians(site.lat)), 0.01))
-        if site.lat - dlat <= north and site.lat + dlat >= south and site.lng - dlng <= east and site.lng + dlng >= west:
+        if (
+            site.lat - dlat <= north
+            and site.lat + dlat >= south
+            and site.lng - dlng <= east
+            and site.lng + dlng >= west
+        ):
             found.append(site)
     return found
 
