@@ -102,6 +102,22 @@ def cmd_inventory_check(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statements_check(_: argparse.Namespace) -> int:
+    """The money journal adds up, for every fulfilment order, to the money it stands for; exit 1 otherwise."""
+    from channels.statements.services import check
+
+    async def run() -> Any:
+        await migrate()
+        return await check()
+
+    broken = _run(run)
+    if broken:
+        print(json.dumps({"consistent": False, "fulfilment_orders": broken}, default=str, indent=2))
+        return 1
+    print(json.dumps({"consistent": True}))
+    return 0
+
+
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Where SKUs can be promised now, as a picture (SVG) and optionally GeoJSON."""
     from channels.insight.coverage import coverage_map, picture
@@ -208,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
     inventory.add_parser(
         "check", help="verify every level equals the sum of its movements (exit 1 if not)"
     ).set_defaults(func=cmd_inventory_check)
+
+    statements = commands.add_parser("statements", help="statement tools").add_subparsers(
+        dest="statements_command", required=True
+    )
+    statements.add_parser(
+        "check", help="verify the money journal against every fulfilment order (exit 1 if not)"
+    ).set_defaults(func=cmd_statements_check)
 
     cover = commands.add_parser("coverage", help="map where SKUs can be promised now (SVG, GeoJSON)")
     cover.add_argument("sku", nargs="+", help="a SKU; several make a basket")

@@ -20,7 +20,7 @@ from typing import Any
 from history_world import World, build, operations, run
 from hypothesis import HealthCheck, given, settings
 
-from channels.statements import arithmetic
+from channels.statements import arithmetic, services
 from gateway.clock import utcnow
 
 
@@ -95,6 +95,9 @@ async def test_statements_of_all_parties_reconcile_to_consumer_payments(client: 
                     "/v1/statements/lines", params={"party": other}, headers={"Authorization": f"Bearer {key}"}
                 )
                 assert response.status_code == 404, response.text
+
+    # every fulfilment order's entries add up to its money, or to nothing once reversed
+    assert await services.check(world.city.tenant.id) == []
 
     # the whole journal, line by line, is what consumers paid
     journal = await pages(world, "/v1/statements/lines", operator, **window)
@@ -191,6 +194,15 @@ async def test_every_kind_of_money_movement_is_booked(client: Any, database: Any
     )
     lines = await pages(world, "/v1/statements/lines", world.city.tenant.operator_key)
     assert {line["kind"] for line in lines} == {"sale", "reroute", "unfilled", "cancellation", "return"}
+    assert await services.check(world.city.tenant.id) == []
+    # a journal that lost an entry is caught
+    from gateway.storage import db
+
+    victim = lines[0]["id"]
+    await db().fetch("DELETE FROM money_entries WHERE id = ?", victim)
+    assert [b["fulfilment_order_id"] for b in await services.check(world.city.tenant.id)] == [
+        lines[0]["fulfilment_order_id"]
+    ]
     paid: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
         paid[(line["amount"]["currency"], line["date"])] += line["amount"]["amount"]

@@ -452,3 +452,39 @@ async def attribution(
         grouped.setdefault(row["id"], []).append(row)
     keys = list(grouped)
     return [grouped[k] for k in keys[:limit]], len(keys) > limit
+
+
+# -- the journal against the fulfilment orders -------------------------------------------------
+
+#: fulfilment order states whose money has gone back (reversed in the journal)
+REVERSED = ("cancelled", "returned", "rejected")
+_SPLIT = ("retail", "wholesale", "platform_fee", "channel_margin", "delivery_fee")
+
+
+async def check(tenant_id: str | None = None) -> list[dict[str, Any]]:
+    """Every fulfilment order whose journal entries do not add up to its money: the whole split
+    while it stands, nothing once cancelled, returned or rejected. Empty when all is well
+    (`gateway statements check`)."""
+    sums = ", ".join(f"SUM({part}_amount) AS j_{part}" for part in _SPLIT)
+    where, args = ("WHERE f.tenant_id = ?", [tenant_id]) if tenant_id else ("", [])
+    inner_where = "WHERE tenant_id = ?" if tenant_id else ""
+    rows = await db().fetch(
+        f"SELECT f.id, f.tenant_id, f.status, {', '.join(f'f.{p}_amount' for p in _SPLIT)}, "
+        f"{', '.join(f'j.j_{p}' for p in _SPLIT)} FROM fulfilment_orders f LEFT JOIN "
+        f"(SELECT tenant_id, fulfilment_order_id, {sums} FROM money_entries {inner_where} "
+        "GROUP BY tenant_id, fulfilment_order_id) j ON j.tenant_id = f.tenant_id AND j.fulfilment_order_id = f.id "
+        f"{where}",
+        *args,
+        *args,
+    )
+    broken = []
+    for row in rows:
+        standing = row["status"] not in REVERSED
+        expected = {p: int(row[f"{p}_amount"]) if standing else 0 for p in _SPLIT}
+        booked = {p: int(row[f"j_{p}"] or 0) for p in _SPLIT}
+        if expected != booked:
+            broken.append(
+                {"tenant_id": row["tenant_id"], "fulfilment_order_id": row["id"], "status": row["status"],
+                 "expected": expected, "journal": booked}
+            )  # fmt: skip
+    return broken
