@@ -207,3 +207,13 @@ async def test_every_kind_of_money_movement_is_booked(client: Any, database: Any
     for line in lines:
         paid[(line["amount"]["currency"], line["date"])] += line["amount"]["amount"]
     assert {k: v for k, v in paid.items() if v} == {k: v for k, v in model.net.items() if v}
+
+
+def test_periods_hold_inside_the_calendar() -> None:
+    from datetime import date
+
+    from channels.statements.periods import period
+
+    assert period(None, date(1, 1, 5)) == (date.min, date(1, 1, 5))
+    assert period(None, date.max) == (date(9999, 12, 2), date.max)
+    assert period(date(9999, 12, 20), date.max) == (date(9999, 12, 20), date.max)

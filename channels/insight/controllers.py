@@ -10,8 +10,7 @@ from litestar.params import QueryParameter
 
 from channels.insight import coverage, replenishment, services
 from channels.insight.schemas import CoverageMap, PerfectOrderPage, ReplenishmentOut
-from channels.statements.controllers import From, To
-from channels.statements.services import period, unusable
+from channels.statements.periods import From, To, period, unusable
 from gateway.http.fields import SKU_PATTERN, Sku
 from gateway.http.pagination import DEFAULT_LIMIT, Limit
 from gateway.http.problems import invalid, not_found, responses

@@ -12,7 +12,7 @@ from channels.listings.services import listed_prices
 from channels.routing import core, coverage
 from channels.routing import services as routing
 from channels.routing.directory import index_for
-from channels.statements.services import unusable
+from channels.statements.periods import unusable
 from gateway.clock import utcnow
 from gateway.http.problems import FieldError, ProblemError
 from gateway.storage import db

@@ -13,8 +13,13 @@ from gateway.tenancy.principal import Principal
 
 
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """[first 00:00, last + 1 day 00:00) in UTC."""
-    return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
+    """[first 00:00, last + 1 day 00:00) in UTC (the end of time for the calendar's last day)."""
+    end = (
+        datetime.max.replace(tzinfo=UTC)
+        if last == date.max
+        else datetime.combine(last + timedelta(days=1), time(), UTC)
+    )
+    return datetime.combine(first, time(), UTC), end
 
 
 def _maybe(value: Any) -> datetime | None:

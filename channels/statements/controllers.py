@@ -11,6 +11,7 @@ from litestar.response import Stream
 
 from channels.statements import services
 from channels.statements.arithmetic import CurrencyStatement
+from channels.statements.periods import From, To, period
 from channels.statements.schemas import (
     PARTY_PATTERN,
     AttributionOut,
@@ -40,10 +41,6 @@ PartyParam = Annotated[
         "A supplier or channel may leave it out (or name itself); the operator gets every party without it.",
     ),
 ]
-From = Annotated[
-    date | None, QueryParameter(name="from", description="First UTC day of the period (default: 29 days before `to`).")
-]
-To = Annotated[date | None, QueryParameter(name="to", description="Last UTC day of the period (default: today).")]
 PartyCursor = Annotated[
     str | None,
     QueryParameter(name="after", pattern=PARTY_PATTERN, description="Parties after this id (`next_cursor`)."),
@@ -103,7 +100,7 @@ class StatementController(Controller):
         channel's its margin, the platform's its fee: together, exactly what consumers paid minus
         what they got back. A supplier or channel sees only its own statement."""
         principal = principal_of(request)
-        first, last = services.period(from_, to)
+        first, last = period(from_, to)
         chosen = await services.party_of(principal, party)
         if chosen is not None:
             found = [(chosen, await services.statement(principal.tenant_id, chosen, first, last))]
@@ -136,7 +133,7 @@ class StatementController(Controller):
         by day, with the party's part as `amount` and the whole split. Without `party` the
         operator reads the whole journal, `amount` being what the consumer paid."""
         principal = principal_of(request)
-        first, last = services.period(from_, to)
+        first, last = period(from_, to)
         chosen = await services.party_of(principal, party)
         rows = await services.lines(principal.tenant_id, chosen, first, last, after, limit)
         more = len(rows) > limit
@@ -155,7 +152,7 @@ class StatementController(Controller):
         row per currency. Without `party`, the operator exports the whole journal (amounts are what
         consumers paid). Streamed: a month of a million lines is fine."""
         principal = principal_of(request)
-        first, last = services.period(from_, to)
+        first, last = period(from_, to)
         chosen = await services.party_of(principal, party)
         name = f"statement-{chosen.id if chosen else 'all'}-{first.isoformat()}-{last.isoformat()}.csv"
         return Stream(
@@ -198,7 +195,7 @@ class AttributionController(Controller):
         per currency. Combine `group_by=location` with `channel_id` for one channel's sales per
         store. A supplier sees its own locations, a channel its own sales."""
         principal = principal_of(request)
-        first, last = services.period(from_, to)
+        first, last = period(from_, to)
         groups, more = await services.attribution(
             principal,
             group_by,

@@ -21,14 +21,12 @@ import msgspec
 
 from channels.statements.arithmetic import PARTY_TYPES, CurrencyStatement, PartyType, assemble
 from gateway.clock import utcnow
-from gateway.http.problems import FieldError, ProblemError, not_found
+from gateway.http.problems import not_found
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 
 #: how long after midnight (UTC) a day stays open: longer than any transaction that writes entries
 GRACE = timedelta(hours=1)
-#: the longest period one request may cover
-MAX_DAYS = 366
 #: the party's part of an entry, as SQL over `money_entries`
 PART_SQL: dict[str, str] = {
     "supplier": "wholesale_amount + delivery_fee_amount",
@@ -70,29 +68,6 @@ async def party_of(principal: Principal, party_id: str | None) -> Party | None:
         if rows:
             return Party(type=kind, id=party_id)  # type: ignore[arg-type]
     raise not_found("party", party_id)
-
-
-def period(first: date | None, last: date | None) -> tuple[date, date]:
-    """`from`..`to` inclusive; by default the 30 days up to today (UTC)."""
-    today = utcnow().date()
-    last = last or (today if first is None else min(today, first + timedelta(days=29)))
-    first = first or last - timedelta(days=29)
-    if first > last:
-        raise unusable("from", "must not be after `to`")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise unusable("from", f"a period covers at most {MAX_DAYS} days")
-    return first, last
-
-
-def unusable(field: str, message: str) -> ProblemError:
-    """A query the schema allows but that cannot mean anything (a period backwards, or too long
-    to read in one request): a 409 naming the parameter, like the orders' `unusable-request`."""
-    return ProblemError(
-        409,
-        f"{field}: {message}",
-        slug="unusable-request",
-        errors=[FieldError(field=field, message=message, location="query")],
-    )
 
 
 # -- closing days --------------------------------------------------------------------------
