@@ -12,9 +12,11 @@ from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
 from channels.controllers import ChannelController
+from channels.insight.controllers import ROUTES as INSIGHT_ROUTES
 from channels.listings.controllers import ROUTES as LISTING_ROUTES
 from channels.orders.controllers import ROUTES as ORDER_ROUTES
 from channels.routing.controllers import ROUTES as ROUTING_ROUTES
+from channels.statements.controllers import ROUTES as STATEMENT_ROUTES
 from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             *LISTING_ROUTES,
             *ORDER_ROUTES,
             *ROUTING_ROUTES,
+            *STATEMENT_ROUTES,
+            *INSIGHT_ROUTES,
             ApiKeyController,
             EventController,
         ],

@@ -159,6 +159,56 @@ def cmd_inventory_check(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statements_check(_: argparse.Namespace) -> int:
+    """The money journal adds up, for every fulfilment order, to the money it stands for; exit 1 otherwise."""
+    from channels.statements.services import check
+
+    async def run() -> Any:
+        await migrate()
+        return await check()
+
+    broken = _run(run)
+    if broken:
+        print(json.dumps({"consistent": False, "fulfilment_orders": broken}, default=str, indent=2))
+        return 1
+    print(json.dumps({"consistent": True}))
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Where SKUs can be promised now, as a picture (SVG) and optionally GeoJSON."""
+    from channels.insight.coverage import coverage_map, picture
+    from gateway.demo import DEMO_TENANT
+
+    async def run() -> Any:
+        await migrate()
+        from gateway.storage import db
+
+        tenant = args.tenant
+        if tenant is None:
+            rows = await db().fetch("SELECT id FROM tenants WHERE name = ? ORDER BY id DESC LIMIT 1", DEMO_TENANT)
+            if not rows:
+                return None
+            tenant = rows[0]["id"]
+        return await coverage_map(tenant, args.sku, args.qty, args.channel, args.resolution)
+
+    try:
+        made = _run(run)
+    except Exception as error:  # a problem (unknown sku, not listed): say it, exit 1
+        print(f"gateway coverage: {getattr(error, 'detail', error)}", file=sys.stderr)
+        return 1
+    if made is None:
+        print("gateway coverage: no demo tenant; name one with --tenant", file=sys.stderr)
+        return 1
+    coverage, markers = made
+    Path(args.out).write_text(picture(coverage, markers))
+    if args.geojson:
+        Path(args.geojson).write_bytes(msgspec.json.encode(coverage))
+    counts = ", ".join(f"{bucket}: {n}" for bucket, n in coverage.counts.items())
+    print(f"wrote {args.out}: {len(coverage.features)} of {coverage.cells_evaluated} cells ({counts})", file=sys.stderr)
+    return 0
+
+
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     from gateway.crypto import new_index_key, new_key_line
 
@@ -242,6 +292,23 @@ def parser() -> argparse.ArgumentParser:
     inventory.add_parser(
         "check", help="verify every level equals the sum of its movements (exit 1 if not)"
     ).set_defaults(func=cmd_inventory_check)
+
+    statements = commands.add_parser("statements", help="statement tools").add_subparsers(
+        dest="statements_command", required=True
+    )
+    statements.add_parser(
+        "check", help="verify the money journal against every fulfilment order (exit 1 if not)"
+    ).set_defaults(func=cmd_statements_check)
+
+    cover = commands.add_parser("coverage", help="map where SKUs can be promised now (SVG, GeoJSON)")
+    cover.add_argument("sku", nargs="+", help="a SKU; several make a basket")
+    cover.add_argument("--out", default="coverage.svg", help="the picture to write (SVG)")
+    cover.add_argument("--geojson", help="also write the cells as GeoJSON here")
+    cover.add_argument("--tenant", help="tenant id (default: the latest demo tenant)")
+    cover.add_argument("--channel", help="price at this channel's listings (default: every active offer)")
+    cover.add_argument("--qty", type=int, default=1, help="units of each SKU")
+    cover.add_argument("--resolution", type=int, choices=range(5, 11), help="H3 resolution (default: fits the area)")
+    cover.set_defaults(func=cmd_coverage)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from the app")
     openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.insight import demo as insight_demo
 from channels.listings import demo as listings_demo
 from channels.orders import demo as orders_demo
 from channels.services import channels
@@ -54,7 +55,7 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
         principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget")
     )
     world: dict[str, Any] = {"tenant_id": created.tenant.id, "suppliers": suppliers, "channel_id": channel.id}
-    for area in (catalogue_demo, locations_demo, offers_demo, listings_demo, inventory_demo, orders_demo):
+    for area in (catalogue_demo, locations_demo, offers_demo, listings_demo, inventory_demo, orders_demo, insight_demo):
         await area.seed(principal, world)
 
     summary: dict[str, Any] = {
@@ -72,9 +73,27 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",
             f"curl -s 'http://127.0.0.1:8000/v1/events?limit=5' -H 'Authorization: Bearer {operator_key}'",
             *_order_lines(world, channel_secret.key, suppliers[0]["secret_key"]),
+            *_insight_lines(world, operator_key, suppliers[1]["secret_key"]),
         ],
     }
     return summary
+
+
+def _insight_lines(world: dict[str, Any], operator_key: str, supplier_key: str) -> list[str]:
+    """Statements, perfect orders, a coverage picture and replenishment advice of the demo week."""
+    base = "http://127.0.0.1:8000/v1"
+    auth = f"-H 'Authorization: Bearer {operator_key}'"
+    lines = [
+        f"curl -s '{base}/statements' {auth}",
+        f"curl -s '{base}/statements/csv' -H 'Authorization: Bearer {supplier_key}'",
+        f"curl -s '{base}/insight/attribution?group_by=location' {auth}",
+        f"curl -s '{base}/insight/perfect-orders?group_by=location' {auth}",
+        f"curl -s '{base}/insight/replenishment' {auth}",
+    ]
+    sku = world.get("quote_sku") or world.get("scarce_sku")
+    if sku:
+        lines.append(f"curl -s '{base}/insight/coverage.svg?sku={sku}' {auth} -o coverage.svg")
+    return lines
 
 
 def _order_lines(world: dict[str, Any], channel_key: str, supplier_key: str) -> list[str]:

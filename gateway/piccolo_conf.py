@@ -22,6 +22,8 @@ APPS = [
     "channels.listings.piccolo_app",
     "channels.routing.piccolo_app",
     "channels.orders.piccolo_app",
+    "channels.statements.piccolo_app",
+    "channels.insight.piccolo_app",
 ]
 
 APP_REGISTRY = AppRegistry(apps=APPS)

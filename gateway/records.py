@@ -12,6 +12,7 @@ schema's source.
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -27,6 +28,13 @@ Filters = dict[str, Any]
 def json_value(value: Any) -> Any:
     """A JSON column read through raw SQL: text on both engines (already decoded if not)."""
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def timestamp_value(value: datetime | str) -> datetime:
+    """A timestamp column read through raw SQL: a datetime, or ISO text on SQLite; always aware (UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @functools.cache

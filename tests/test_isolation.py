@@ -122,7 +122,10 @@ LISTINGS = [
     and not PARAM.search(path)
     and item["get"].get("security", DOCUMENT.get("security"))
     and "data"
-    in resolve(item["get"]["responses"]["200"]["content"]["application/json"]["schema"]).get("properties", {})
+    in resolve(
+        # a CSV or a picture is no listing (`GET /v1/statements/csv`): its query ids are probed below
+        item["get"]["responses"]["200"]["content"].get("application/json", {"schema": {}})["schema"]
+    ).get("properties", {})
 ]
 
 

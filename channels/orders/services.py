@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from channels.insight import demand
 from channels.listings.services import listed_prices
 from channels.orders import pricing
 from channels.orders.schemas import (
@@ -160,6 +161,9 @@ async def _prices(tenant_id: str, channel_id: str, lines: Sequence[LineIn]) -> t
 
 async def _refuse(
     tenant_id: str,
+    channel_id: str,
+    lines: Sequence[LineIn],
+    source: str,
     decided: core.Plan,
     prices: dict[str, routing.Offered],
     destination: routing.Destination,
@@ -172,9 +176,22 @@ async def _refuse(
     if not decided.unfilled:
         return
     short = ", ".join(f"{line.qty} x {line.sku}" for line in decided.unfilled)
-    if not await routing.sells(
+    sold_here = await routing.sells(
         tenant_id, {line.sku: prices[line.sku] for line in decided.unfilled}, destination, mode, pickup_point_id
-    ):
+    )
+    # replenishment advice (issue 14): the demand we could not serve, where it was
+    await demand.record_refusal(
+        tenant_id,
+        channel_id,
+        destination.lat,
+        destination.lng,
+        mode,
+        [(line.sku, line.qty) for line in lines],
+        [(line.sku, line.qty) for line in decided.unfilled],
+        "out-of-stock" if sold_here else "no-location",
+        source,
+    )
+    if not sold_here:
         raise ProblemError(
             409,
             f"No location serving this destination sells {short} at the listed price",
@@ -202,6 +219,7 @@ async def _route(
     policy: routing.Policy,
     prices: dict[str, routing.Offered],
     currency: str,
+    source: str = "order",
 ) -> Routed:
     now = utcnow()
     found = await routing.candidates(tenant_id, prices, destination, mode, pickup_point_id=pickup_point_id, now=now)
@@ -209,7 +227,7 @@ async def _route(
     decided = core.plan(
         [core.Line(line.sku, line.qty) for line in lines], found, rules, split_quantities=policy.split_quantities
     )
-    await _refuse(tenant_id, decided, prices, destination, mode, pickup_point_id)
+    await _refuse(tenant_id, channel_id, lines, source, decided, prices, destination, mode, pickup_point_id)
     splits: list[pricing.LineSplit] = []
     specs = []
     fees = 0
@@ -325,7 +343,16 @@ async def create_quote(principal: Principal, body: QuoteCreate) -> QuoteOut:
     ttl = timedelta(seconds=policy.quote_ttl_seconds)
     for _ in range(ATTEMPTS):
         routed = await _route(
-            tenant_id, channel_id, body.lines, destination, mode, body.pickup_point_id, policy, prices, currency
+            tenant_id,
+            channel_id,
+            body.lines,
+            destination,
+            mode,
+            body.pickup_point_id,
+            policy,
+            prices,
+            currency,
+            "quote",
         )
         quote_id = new_id("quo")
         now = utcnow()

@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
-from channels.routing import core
+from channels.routing import core, facts
 from channels.routing.directory import index_for
-from channels.routing.promise import StartMemo, local_day, promise
+from channels.routing.promise import local_day
 from channels.routing.sites import Site
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -146,17 +146,11 @@ async def _reaching(
 ) -> list[tuple[Site, float]]:
     """Active locations that serve `destination` in `mode`, nearest first (the spatial index)."""
     index = await index_for(tenant_id)
-    sites: list[tuple[Site, float]] = []
-    for site, distance in index.covering(destination.lat, destination.lng):
-        if site.id in excluded:
-            continue
-        if mode == "delivery" or pickup_point_id is not None:
-            usable = "delivery" in site.modes or (site.id == pickup_point_id and "pickup" in site.modes)
-        else:
-            usable = "pickup" in site.modes
-        if usable:
-            sites.append((site, distance))
-    return sites
+    return [
+        (site, distance)
+        for site, distance in index.covering(destination.lat, destination.lng)
+        if site.id not in excluded and facts.serves(site, mode, pickup_point_id)
+    ]
 
 
 async def sells(
@@ -215,28 +209,36 @@ async def candidates(
     sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set(exclude))
     if not sites:
         return []
-    stock, cost = await _stock(tenant_id, [site for site, _ in sites], prices)
-    stocked = [(site, distance) for site, distance in sites if site.id in stock]
-    rates = await _reliability(tenant_id, sorted({site.supplier_id for site, _ in stocked}))
-    loads = await _loads(tenant_id, [site for site, _ in stocked], now)
-    found = []
-    memo: StartMemo = {}
-    for site, distance in stocked:
-        travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
-        made = promise(site, distance, now, travels=travels, taken_today=loads.get(site.id, 0), memo=memo)
-        if made is None:
-            continue  # closed for the coming week
-        found.append(
-            core.Candidate(
-                site=site,
-                distance_km=distance,
-                promise=made,
-                reliability=reliability_of(rates, site.supplier_id),
-                stock=stock[site.id],
-                cost=cost[site.id],
-            )
-        )
-    return found
+    known = await facts_for(tenant_id, [site for site, _ in sites], prices, now)
+    return facts.assemble(sites, known, now, mode, pickup_point_id)
+
+
+async def stocked_sites(tenant_id: str, skus: Sequence[str]) -> list[Site]:
+    """The tenant's active locations holding available units of any of `skus` (whether they may
+    sell them at a given price is for `facts_for`)."""
+    index = await index_for(tenant_id)
+    rows = await db().fetch(
+        "SELECT DISTINCT location_id FROM inventory_levels WHERE tenant_id = ? "
+        f"AND sku IN ({', '.join('?' for _ in skus)}) AND on_hand - reserved - committed - safety_stock > 0",
+        tenant_id,
+        *skus,
+    )
+    return [site for row in rows if (site := index.get(row["location_id"])) is not None]
+
+
+async def facts_for(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered], now: datetime) -> facts.Facts:
+    """Stock, wholesale cost, supplier reliability and today's load of the `sites` that may sell
+    some of these SKUs at these prices (every filter of DESIGN §6 that needs the database)."""
+    stock, cost = await _stock(tenant_id, sites, prices)
+    stocked = [site for site in sites if site.id in stock]
+    rates = await _reliability(tenant_id, sorted({site.supplier_id for site in stocked}))
+    loads = await _loads(tenant_id, stocked, now)
+    return facts.Facts(
+        stock=stock,
+        cost=cost,
+        reliability={site.supplier_id: reliability_of(rates, site.supplier_id) for site in stocked},
+        loads=loads,
+    )
 
 
 # -- the policy as the operator writes it -------------------------------------------------------

@@ -76,6 +76,8 @@ class FulfilmentOrderOut(msgspec.Struct, kw_only=True):
     pickup_location_id: str | None
     status: FulfilmentStatus
     lines: list[FulfilmentLine]
+    #: what the consumer pays for this shipment's delivery (the supplier gets it)
+    delivery_fee: Money
     tier: str
     eta_minutes: int
     distance_km: float

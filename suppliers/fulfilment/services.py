@@ -16,9 +16,11 @@ from typing import Any
 
 import msgspec
 
+from channels.insight import demand
 from channels.routing import core
 from channels.routing import services as routing
 from channels.routing.promise import TIERS, local_day
+from channels.statements import journal
 from gateway import crypto, metrics
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -151,9 +153,15 @@ async def _new_pickup_code(tenant_id: str) -> tuple[str, str]:
 
 
 async def open_fulfilment(
-    tenant_id: str, order: dict[str, Any], specs: Sequence[ShareSpec], deadline_minutes: int, now: datetime
+    tenant_id: str,
+    order: dict[str, Any],
+    specs: Sequence[ShareSpec],
+    deadline_minutes: int,
+    now: datetime,
+    money_kind: str = "sale",
 ) -> list[dict[str, Any]]:
-    """Insert one pending fulfilment order per spec, in the caller's transaction."""
+    """Insert one pending fulfilment order per spec, in the caller's transaction, and book its
+    money in the statements journal (`money_kind`: sale, or reroute for a share taking over)."""
     opened = []
     for spec in specs:
         ident = new_id("ful")
@@ -204,6 +212,7 @@ async def open_fulfilment(
         await db().fetch(
             f"INSERT INTO fulfilment_orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", *row.values()
         )
+        await journal.record(row, money_kind, at=now)  # statements (issue 14)
         if spec.load_day is not None:
             await db().fetch(
                 "INSERT INTO location_loads (id, tenant_id, location_id, day, orders) VALUES (?, ?, ?, ?, 1) "
@@ -271,6 +280,7 @@ def to_out(row: dict[str, Any], audience: str) -> FulfilmentOrderOut:
             "pickup_location_id": row["pickup_location_id"],
             "status": row["status"],
             "lines": lines,
+            "delivery_fee": {"amount": row["delivery_fee_amount"], "currency": currency},
             "tier": row["tier"],
             "eta_minutes": row["eta_minutes"],
             "distance_km": row["distance_m"] / 1000,
@@ -465,6 +475,8 @@ async def _transition(
     row = moved[0]
     if target in states.LEDGER:
         await _ledger(row, states.LEDGER[target], actor)
+    if target in states.REVERSALS:  # statements (issue 14): the share's money goes back
+        await journal.record(row, states.REVERSALS[target], reverse=True, at=now)
     supplier = row["supplier_id"]
     if target == "accepted":
         await _score(
@@ -561,6 +573,18 @@ async def _reroute_once(
         [core.Line(line["sku"], line["qty"]) for line in lines], found, rules, split_quantities=policy.split_quantities
     )
     if decided.unfilled or not decided.shares:
+        await journal.record(old, "unfilled", reverse=True)  # statements (issue 14): refunded
+        await demand.record_refusal(  # replenishment advice (issue 14): demand nobody could serve
+            tenant_id,
+            order["channel_id"],
+            destination["lat"],
+            destination["lng"],
+            order["mode"],
+            [(line["sku"], line["qty"]) for line in lines],
+            [(line.sku, line.qty) for line in decided.unfilled] or [(line["sku"], line["qty"]) for line in lines],
+            "out-of-stock",
+            "reroute",
+        )
         await emit(
             tenant_id,
             "fulfilment_order.unroutable",
@@ -593,7 +617,8 @@ async def _reroute_once(
             )
         )
     await take_committed(tenant_id, specs, actor)
-    opened = await open_fulfilment(tenant_id, order, specs, policy.acceptance_deadline_minutes, now)
+    await journal.record(old, "reroute", reverse=True, at=now)  # statements (issue 14): moves to the new shares
+    opened = await open_fulfilment(tenant_id, order, specs, policy.acceptance_deadline_minutes, now, "reroute")
     await db().fetch(
         "UPDATE fulfilment_orders SET replaced_by = ? WHERE tenant_id = ? AND id = ?",
         opened[0]["id"],

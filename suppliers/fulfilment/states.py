@@ -31,6 +31,9 @@ LEDGER: dict[str, str] = {
     "cancelled": "cancel",
     "returned": "restock",
 }
+#: what each arrival means for the money journal (issue 14): the share's money is given back.
+#: A rejection's reversal is booked by the re-route, which knows whether another location took over.
+REVERSALS: dict[str, str] = {"cancelled": "cancellation", "returned": "return"}
 FINISHED = frozenset({"delivered", "picked_up"})
 #: the goods left the location
 GONE = frozenset({"shipped", "ready_for_pickup", "delivered", "picked_up", "returned"})
