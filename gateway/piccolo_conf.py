@@ -21,6 +21,7 @@ APPS = [
     "channels.listings.piccolo_app",
     "channels.routing.piccolo_app",
     "channels.orders.piccolo_app",
+    "channels.storefront.piccolo_app",
 ]
 
 APP_REGISTRY = AppRegistry(apps=APPS)

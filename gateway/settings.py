@@ -32,6 +32,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_keys: str | None = None
     #: the key of blind indexes (lookups by HMAC of a value); never rotated with `data_keys`
     index_key: str | None = None
+    #: storefront (DESIGN §13): publishable keys may name `http://localhost:*` and
+    #: `http://127.0.0.1:*` as allowed origins, and those are honoured (development only)
+    storefront_allow_localhost: bool = False
+    #: how long a cart holds its stock
+    storefront_cart_ttl_seconds: int = 600
+    #: the most lines, and units over all lines, one cart may hold
+    storefront_max_cart_lines: int = 20
+    storefront_max_cart_units: int = 50
+    #: the most open (unexpired, unordered) carts one key, and one client address, may hold
+    storefront_max_open_carts_per_key: int = 2000
+    storefront_max_open_carts_per_address: int = 5
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""
@@ -53,5 +64,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raw = env.get(f"GATEWAY_{name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[name] = int(raw) if field_type == "int" else raw
+            if field_type == "bool":
+                values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[name] = int(raw) if field_type == "int" else raw
         return msgspec.convert(values, cls)

@@ -141,7 +141,7 @@ class Destination(msgspec.Struct, frozen=True):
     lng: float
 
 
-async def _reaching(
+async def reaching(
     tenant_id: str, destination: Destination, mode: str, pickup_point_id: str | None, excluded: set[str]
 ) -> list[tuple[Site, float]]:
     """Active locations that serve `destination` in `mode`, nearest first (the spatial index)."""
@@ -169,10 +169,20 @@ async def sells(
     """Whether some location serving `destination` belongs to an active supplier that sells any
     of these SKUs at the listing price, stock aside: tells a refusal's `no-location` (nobody
     here sells this) from its `out-of-stock` (they do, but not enough units now)."""
-    sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set())
-    suppliers = sorted({site.supplier_id for site, _ in sites})
+    sites = await reaching(tenant_id, destination, mode, pickup_point_id, set())
+    return bool(await sold_by(tenant_id, prices, sorted({site.supplier_id for site, _ in sites}), first_only=True))
+
+
+async def sold_by(
+    tenant_id: str, prices: dict[str, Offered], supplier_ids: Sequence[str], *, first_only: bool = False
+) -> set[str]:
+    """The skus of `prices` some of these suppliers (active) offer at the listing price, stock
+    aside (with `first_only`, stop at the first one found)."""
+    found: set[str] = set()
     skus = list(prices)
-    for chunk in _chunks(suppliers):
+    if not skus:
+        return found
+    for chunk in _chunks(list(supplier_ids)):
         rows = await db().fetch(
             "SELECT o.sku, o.wholesale_amount, o.min_retail_amount, o.currency FROM offers o "
             "JOIN suppliers s ON s.tenant_id = o.tenant_id AND s.id = o.supplier_id "
@@ -183,9 +193,10 @@ async def sells(
             *skus,
             *chunk,
         )
-        if any(_sellable(row, prices[row["sku"]]) for row in rows):
-            return True
-    return False
+        found.update(row["sku"] for row in rows if _sellable(row, prices[row["sku"]]))
+        if found and first_only:
+            break
+    return found
 
 
 def _sellable(offer: dict[str, Any], price: Offered) -> bool:
@@ -212,7 +223,7 @@ async def candidates(
     Pickup without a point: locations the consumer can collect from, within their radius.
     """
     now = now or utcnow()
-    sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set(exclude))
+    sites = await reaching(tenant_id, destination, mode, pickup_point_id, set(exclude))
     if not sites:
         return []
     stock, cost = await _stock(tenant_id, [site for site, _ in sites], prices)
@@ -237,6 +248,83 @@ async def candidates(
             )
         )
     return found
+
+
+class Reach:
+    """What can reach one point now, ranked the way routing would pick for one unit, for
+    answering many products at once (the storefront) without planning an order per product.
+
+    `open` computes, once per point: the sites serving it (the spatial index), each one's
+    promise (opening hours, today's load) and its supplier's reliability, ranked by the
+    tenant's rules (`core.rank_for_one_unit`). `best` then reads stock for the best-ranked
+    sites in batches, only for the products still without a home, and stops as soon as each
+    has one: in a dense city the first batch answers everything.
+    """
+
+    #: sites whose stock one statement reads
+    BATCH = 100
+
+    def __init__(self, tenant_id: str, ranked: list[core.Candidate], supplier_ids: list[str]) -> None:
+        self.tenant_id = tenant_id
+        self.ranked = ranked
+        self.supplier_ids = supplier_ids
+
+    @classmethod
+    async def open(
+        cls,
+        tenant_id: str,
+        destination: Destination,
+        mode: str,
+        *,
+        pickup_point_id: str | None = None,
+        policy: Policy | None = None,
+        now: datetime | None = None,
+    ) -> Reach:
+        now = now or utcnow()
+        policy = policy or await policy_of(tenant_id)
+        sites = await reaching(tenant_id, destination, mode, pickup_point_id, set())
+        loads = await _loads(tenant_id, [site for site, _ in sites], now)
+        suppliers = sorted({site.supplier_id for site, _ in sites})
+        rates = await _reliability(tenant_id, suppliers) if "reliability" in policy.rules else {}
+        memo: StartMemo = {}
+        found = []
+        for site, distance in sites:
+            travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
+            made = promise(site, distance, now, travels=travels, taken_today=loads.get(site.id, 0), memo=memo)
+            if made is not None:
+                found.append(
+                    core.Candidate(
+                        site=site,
+                        distance_km=distance,
+                        promise=made,
+                        reliability=reliability_of(rates, site.supplier_id),
+                        stock={},
+                    )
+                )
+        ranked = core.rank_for_one_unit(found, core.make_rules(policy.rules, policy.ranked_location_ids))
+        return cls(tenant_id, ranked, suppliers)
+
+    async def best(self, prices: dict[str, Offered]) -> dict[str, core.Candidate | None]:
+        """sku -> the candidate one unit would ship from now; None for a sku some supplier
+        here sells at the price but nobody has in stock; skus nobody here sells are left out."""
+        remaining = dict(prices)
+        chosen: dict[str, core.Candidate | None] = {}
+        for start in range(0, len(self.ranked), self.BATCH):
+            if not remaining:
+                break
+            batch = self.ranked[start : start + self.BATCH]
+            stock, cost = await _stock(self.tenant_id, [c.site for c in batch], remaining)
+            for candidate in batch:
+                held = stock.get(candidate.site.id)
+                if not held:
+                    continue
+                for sku in [sku for sku in remaining if held.get(sku, 0) > 0]:
+                    chosen[sku] = msgspec.structs.replace(candidate, stock=held, cost=cost[candidate.site.id])
+                    del remaining[sku]
+        if remaining:
+            for sku in await sold_by(self.tenant_id, remaining, self.supplier_ids):
+                chosen[sku] = None
+        return chosen
 
 
 # -- the policy as the operator writes it -------------------------------------------------------
