@@ -3,9 +3,15 @@ two stores and a forward warehouse around West Lake, catalogue products for the 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
+import msgspec
+from litestar import Litestar
 from order_world import City, make_city, near
+
+from gateway.settings import Settings
 
 ORIGIN = "https://shop.partner.example"
 SKU_TEA, SKU_BUN, SKU_BIKE_LIGHT, SKU_FAR = "TEA-1", "BUN-1", "LIGHT-1", "FAR-1"
@@ -86,3 +92,18 @@ async def make_shop(tenant: Any, origins: list[str] | None = None) -> Shop:
 def home() -> dict[str, float]:
     lat, lng = near()
     return {"lat": lat, "lng": lng}
+
+
+@contextlib.contextmanager
+def app_settings(app: Litestar, **changes: Any) -> Iterator[None]:
+    """The session app with other settings for one test (read per request from its state)."""
+    saved = dict(app.state)
+    settings: Settings = app.state.settings
+    app.state.settings = msgspec.structs.replace(settings, **changes)
+    if "storefront_allow_localhost" in changes:
+        app.state.storefront_allow_localhost = changes["storefront_allow_localhost"]
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            app.state[name] = value

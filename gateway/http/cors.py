@@ -151,6 +151,8 @@ async def cors_headers(message: Message, scope: Scope) -> None:
         headers["Access-Control-Allow-Headers"] = ", ".join(ALLOWED_HEADERS)
         headers["Access-Control-Max-Age"] = str(MAX_AGE_SECONDS)
         return
+    if scope.get("method") not in methods:
+        return  # the path serves a publishable key, this method does not (listing carts)
     user = scope.get("user")
     if getattr(user, "key_kind", None) == "publishable":
         allowed = origin_allowed(origin, getattr(user, "allowed_origins", ()), allow_localhost)
