@@ -14,6 +14,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from channels.storefront import services
+from channels.storefront.pages import ROUTES as PAGES
 from channels.storefront.schemas import (
     Cart,
     CartCreate,
@@ -224,4 +225,4 @@ class StorefrontController(Controller):
         return await services.release_cart(principal_of(request), cart_id, data.client_secret if data else None)
 
 
-ROUTES: list[Any] = [StorefrontController]
+ROUTES: list[Any] = [StorefrontController, *PAGES]
