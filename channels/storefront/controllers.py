@@ -26,6 +26,7 @@ from channels.storefront.schemas import (
     StorefrontProductPage,
 )
 from gateway.http.idempotency import IdempotencyKey
+from gateway.http.openapi import PublishableOperation
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param
 from gateway.http.problems import responses
 from gateway.ids import pattern
@@ -93,6 +94,7 @@ class StorefrontController(Controller):
         "/products",
         guards=[operator_or_channel],
         opt=PUBLISHABLE,
+        operation_class=PublishableOperation,
         responses=responses(404, 409),
         summary="Products that reach a point",
     )
@@ -127,6 +129,7 @@ class StorefrontController(Controller):
         "/products/{listing_id:str}",
         guards=[operator_or_channel],
         opt=PUBLISHABLE,
+        operation_class=PublishableOperation,
         responses=responses(404, 409),
         summary="A product, and its promise at a point",
     )
@@ -136,18 +139,16 @@ class StorefrontController(Controller):
         listing_id: ListingId,
         lat: Lat = None,
         lng: Lng = None,
-        pickup_point_id: PickupPointFilter = None,
     ) -> StorefrontProductDetail:
         """One product (by its listing id, the `id` of the list) with description, media and
-        options; with a point, whether and how fast it can be there."""
-        return await services.product(
-            principal_of(request), listing_id, lat=lat, lng=lng, pickup_point_id=pickup_point_id
-        )
+        options; with a point, whether and how fast it can be delivered there."""
+        return await services.product(principal_of(request), listing_id, lat=lat, lng=lng, pickup_point_id=None)
 
     @get(
         "/pickup-points",
         guards=[operator_or_channel],
         opt=PUBLISHABLE,
+        operation_class=PublishableOperation,
         responses=responses(),
         summary="Pickup points near a point",
     )
@@ -166,6 +167,7 @@ class StorefrontController(Controller):
         "/carts",
         guards=[operator_or_channel],
         opt=PUBLISHABLE,
+        operation_class=PublishableOperation,
         responses=responses(404, 409, 413, 422),
         summary="Create a cart",
     )
@@ -196,6 +198,7 @@ class StorefrontController(Controller):
         "/carts/{cart_id:str}",
         guards=[operator_or_channel],
         opt=PUBLISHABLE,
+        operation_class=PublishableOperation,
         responses=responses(404),
         summary="Retrieve a cart",
     )
@@ -209,6 +212,7 @@ class StorefrontController(Controller):
         "/carts/{cart_id:str}/release",
         guards=[operator_or_channel],
         opt=PUBLISHABLE,
+        operation_class=PublishableOperation,
         status_code=200,
         responses=responses(404, 409, 413, 422),
         summary="Release a cart's stock",

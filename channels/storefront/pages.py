@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from channels.orders import services as orders
 from channels.orders.schemas import CartId, ClientSecret, Customer, OrderCreate, OrderOut
@@ -75,7 +75,7 @@ async def _demo_shop() -> dict[str, Any]:
 
 
 @get("/demo/shop", exclude_from_auth=True, include_in_schema=False, media_type="text/html")
-async def demo_shop_page(request: Request[Any, Any, Any], lang: Literal["en", "zh-CN"] = "en") -> Response[bytes]:
+async def demo_shop_page(request: Request[Any, Any, Any], lang: FromQuery[Literal["en", "zh-CN"]] = "en") -> Response[bytes]:
     """The demo partner's page: the widget with the demo channel's publishable key."""
     shop = await _demo_shop()
     gateway = str(request.base_url).rstrip("/")
