@@ -125,7 +125,10 @@ def rank_for_one_unit(candidates: Sequence[Candidate], rules: Sequence[tuple[str
     lines left to tell them apart (`fewest_shipments` and `lowest_cost`, which depend on the
     lines, rank them all alike). The storefront shows each product's promise from the first
     of these that stocks it, without planning an order per product."""
-    return sorted(candidates, key=lambda c: _key(rules, c, {}))
+    constant = ("fewest_shipments", "lowest_cost")  # with no lines left, the same for everyone
+    keys = [key for name, key in rules if name not in constant]
+    empty: dict[str, int] = {}
+    return sorted(candidates, key=lambda c: (*(key(c, empty) for key in keys), c.site.id))
 
 
 def merge(lines: Sequence[Line]) -> dict[str, int]:

@@ -8,7 +8,7 @@ load, and computes each promise. The decision itself is `core.plan`, pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ import msgspec
 from channels.routing import core
 from channels.routing.directory import index_for
 from channels.routing.promise import StartMemo, local_day, promise
-from channels.routing.sites import Site
+from channels.routing.sites import KIND_TIERS, Site
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.problems import FieldError, ProblemError, conflict
@@ -257,16 +257,28 @@ class Reach:
     `open` computes, once per point: the sites serving it (the spatial index), each one's
     promise (opening hours, today's load) and its supplier's reliability, ranked by the
     tenant's rules (`core.rank_for_one_unit`). `best` then reads stock for the best-ranked
-    sites in batches, only for the products still without a home, and stops as soon as each
-    has one: in a dense city the first batch answers everything.
+    sites in growing batches, only for the products still without a home, and stops as soon as
+    each has one: in a dense city the first batch answers everything.
+
+    When the tenant ranks by promise first (the default), the sites whose kind can promise
+    `near` (stores, kitchens) are promised and ranked first; every other site ranks after
+    them (a site's tier is never better than its kind's), so the others are promised only if
+    some product finds no home among them. In a dense city by day that skips most of the work.
     """
 
-    #: sites whose stock one statement reads
-    BATCH = 100
+    #: sites whose stock the first statement reads; each next batch is twice as large
+    FIRST_BATCH = 32
 
-    def __init__(self, tenant_id: str, ranked: list[core.Candidate], supplier_ids: list[str]) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        ranked: list[core.Candidate],
+        rest: Callable[[], list[core.Candidate]] | None,
+        supplier_ids: list[str],
+    ) -> None:
         self.tenant_id = tenant_id
         self.ranked = ranked
+        self._rest = rest
         self.supplier_ids = supplier_ids
 
     @classmethod
@@ -280,39 +292,61 @@ class Reach:
         policy: Policy | None = None,
         now: datetime | None = None,
     ) -> Reach:
-        now = now or utcnow()
+        at = now or utcnow()
         policy = policy or await policy_of(tenant_id)
         sites = await reaching(tenant_id, destination, mode, pickup_point_id, set())
-        loads = await _loads(tenant_id, [site for site, _ in sites], now)
+        loads = await _loads(tenant_id, [site for site, _ in sites], at)
         suppliers = sorted({site.supplier_id for site, _ in sites})
         rates = await _reliability(tenant_id, suppliers) if "reliability" in policy.rules else {}
+        rules = core.make_rules(policy.rules, policy.ranked_location_ids)
         memo: StartMemo = {}
-        found = []
-        for site, distance in sites:
-            travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
-            made = promise(site, distance, now, travels=travels, taken_today=loads.get(site.id, 0), memo=memo)
-            if made is not None:
-                found.append(
-                    core.Candidate(
-                        site=site,
-                        distance_km=distance,
-                        promise=made,
-                        reliability=reliability_of(rates, site.supplier_id),
-                        stock={},
+
+        def promised(chosen: list[tuple[Site, float]]) -> list[core.Candidate]:
+            found = []
+            for site, distance in chosen:
+                travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
+                made = promise(site, distance, at, travels=travels, taken_today=loads.get(site.id, 0), memo=memo)
+                if made is not None:
+                    reliability = reliability_of(rates, site.supplier_id)
+                    found.append(
+                        core.Candidate(site=site, distance_km=distance, promise=made, reliability=reliability, stock={})
                     )
-                )
-        ranked = core.rank_for_one_unit(found, core.make_rules(policy.rules, policy.ranked_location_ids))
-        return cls(tenant_id, ranked, suppliers)
+            return found
+
+        deciding = [name for name in policy.rules if name not in ("fewest_shipments", "lowest_cost")]
+        if not deciding or deciding[0] != "fastest_promise":
+            return cls(tenant_id, core.rank_for_one_unit(promised(sites), rules), None, suppliers)
+        quick = promised([(site, d) for site, d in sites if KIND_TIERS.get(site.kind, "mid") == "near"])
+        near = [c for c in quick if c.promise.tier == "near"]
+        slower = [c for c in quick if c.promise.tier != "near"]
+
+        def rest() -> list[core.Candidate]:
+            others = [(site, d) for site, d in sites if KIND_TIERS.get(site.kind, "mid") != "near"]
+            return core.rank_for_one_unit(slower + promised(others), rules)
+
+        return cls(tenant_id, core.rank_for_one_unit(near, rules), rest, suppliers)
+
+    def _extend(self) -> bool:
+        """Rank the sites not ranked yet (all after those ranked); False when there are none."""
+        if self._rest is None:
+            return False
+        self.ranked = self.ranked + self._rest()
+        self._rest = None
+        return True
 
     async def best(self, prices: dict[str, Offered]) -> dict[str, core.Candidate | None]:
         """sku -> the candidate one unit would ship from now; None for a sku some supplier
         here sells at the price but nobody has in stock; skus nobody here sells are left out."""
         remaining = dict(prices)
         chosen: dict[str, core.Candidate | None] = {}
-        for start in range(0, len(self.ranked), self.BATCH):
-            if not remaining:
+        start, size = 0, self.FIRST_BATCH
+        while remaining:
+            if start >= len(self.ranked) and not self._extend():
                 break
-            batch = self.ranked[start : start + self.BATCH]
+            batch = self.ranked[start : start + size]
+            start, size = start + len(batch), size * 2
+            if not batch:
+                continue
             stock, cost = await _stock(self.tenant_id, [c.site for c in batch], remaining)
             for candidate in batch:
                 held = stock.get(candidate.site.id)
