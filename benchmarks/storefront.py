@@ -270,6 +270,40 @@ def hit(port: int, key: str, points: list[tuple[float, float]], args: argparse.N
     }
 
 
+async def _in_process(url: str, key: str, points: list[tuple[float, float]], count: int, limit: int) -> dict[str, Any]:
+    """`services.products` called directly (no HTTP, no other request in flight): the work of
+    one listing, wall and this thread's CPU time (which other processes cannot inflate)."""
+    from channels.storefront import services
+    from gateway.settings import Settings
+    from gateway.storage import Database, make_engine, use
+    from gateway.tenancy.credentials import principal_for
+
+    database = Database(make_engine(Settings(database_url=url)))
+    use(database)
+    try:
+        principal = await principal_for(key)
+        assert principal is not None
+        rng = random.Random(3)
+        chosen = [rng.choice(points) for _ in range(count + 50)]
+        walls, cpus = [], []
+        for n, (lat, lng) in enumerate(chosen):
+            c0, w0 = time.thread_time(), time.perf_counter()
+            await services.products(
+                principal, lat=lat, lng=lng, pickup_point_id=None, q=None, limit=limit, after=None, channel_id=None
+            )
+            if n >= 50:  # the first ones warm the caches (the index load among them)
+                walls.append(time.perf_counter() - w0)
+                cpus.append(time.thread_time() - c0)
+    finally:
+        await database.close()
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {name: (pct(v, 0.5), pct(v, 0.99), max(v) * 1000) for name, v in (("wall", walls), ("cpu", cpus))}
+
+
 def server_cpu(pid: int) -> float:
     total = 0
     for entry in os.listdir("/proc"):
@@ -286,6 +320,16 @@ def server_cpu(pid: int) -> float:
 
 
 def run_city(name: str, url: str, key: str, points: list[tuple[float, float]], args: argparse.Namespace, workdir: Path) -> None:
+    if args.in_process:
+        wait_for_quiet(args.max_other_cpu)
+        machine0, wall0 = _machine_cpu(), time.perf_counter()
+        one = asyncio.run(_in_process(url, key, points, args.in_process, args.limit))
+        other = max(0.0, (_machine_cpu() - machine0) / (time.perf_counter() - wall0) - 1.0)
+        print(
+            f"\n{name}, in process, {args.in_process} listings one at a time (other processes ~{other:.0%} CPU):\n"
+            f"  wall        p50 {one['wall'][0]:.1f} ms  p99 {one['wall'][1]:.1f} ms  max {one['wall'][2]:.1f} ms\n"
+            f"  thread CPU  p50 {one['cpu'][0]:.1f} ms  p99 {one['cpu'][1]:.1f} ms  max {one['cpu'][2]:.1f} ms"
+        )
     port = free_port()
     env = {
         **os.environ,
@@ -357,6 +401,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--max-other-cpu", type=float, default=0.3)
+    parser.add_argument(
+        "--in-process", type=int, default=1000, metavar="N", help="first, N listings called in process (0: skip)"
+    )
     args = parser.parse_args()
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} CPUs; {versions()}")
     print(f"app source: {source_fingerprint()}")

@@ -131,3 +131,14 @@ def test_within_finds_exactly_the_sites_near_a_point(seed: int, km: float) -> No
         (distance_km(lat, lng, s.lat, s.lng), s.id) for s in sites if distance_km(lat, lng, s.lat, s.lng) <= km
     )
     assert [(d, s.id) for s, d in index.within(lat, lng, km)] == expected
+
+
+def test_storefront_settings_from_the_environment() -> None:
+    from gateway.settings import Settings
+
+    read = Settings.from_env(
+        {"GATEWAY_STOREFRONT_ALLOW_LOCALHOST": "1", "GATEWAY_STOREFRONT_MAX_OPEN_CARTS_PER_ADDRESS": "2"}
+    )
+    assert read.storefront_allow_localhost is True and read.storefront_max_open_carts_per_address == 2
+    assert Settings.from_env({"GATEWAY_STOREFRONT_ALLOW_LOCALHOST": "0"}).storefront_allow_localhost is False
+    assert Settings.from_env({}).storefront_allow_localhost is False
