@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ MAX_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "40"))
 CONTRACT = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 DOCUMENT = json.loads(CONTRACT.read_text())
 ORIGIN = "https://fuzz.partner.example"
+ID = re.compile(r"^[a-z]+_[0-9a-hjkmnp-tv-z]{26}$")
 #: chosen now: Schemathesis applies credentials while pytest collects (see test_schemathesis.py)
 PUBLISHABLE = credentials.generate("publishable")
 PUBLISHABLE_OPERATIONS = sorted(
@@ -104,7 +106,14 @@ def after_call(context: Any, case: Any, response: Any) -> None:
 
 @schema.hook
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
-    real = {name: st.sampled_from(_state["ids"][name]) for name in path_parameters or {} if _state["ids"].get(name)}
+    """Half of the cases address a real listing or cart; only where the drawn id was a valid one
+    (a negative case's malformed id must stay malformed, or a valid request would be judged as
+    one that should have been refused)."""
+    real = {
+        name: st.sampled_from(_state["ids"][name])
+        for name, value in (path_parameters or {}).items()
+        if _state["ids"].get(name) and isinstance(value, str) and ID.match(value)
+    }
     if not real:
         return st.just(path_parameters)
     return st.one_of(st.just(path_parameters), st.fixed_dictionaries({**path_parameters, **real}))
