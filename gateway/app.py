@@ -17,11 +17,13 @@ from channels.listings.controllers import ROUTES as LISTING_ROUTES
 from channels.orders.controllers import ROUTES as ORDER_ROUTES
 from channels.routing.controllers import ROUTES as ROUTING_ROUTES
 from channels.statements.controllers import ROUTES as STATEMENT_ROUTES
+from channels.storefront.controllers import ROUTES as STOREFRONT_ROUTES
 from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
 from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
+from gateway.http.cors import cors_headers
 from gateway.http.health import healthz, metrics_endpoint, readyz
 from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
@@ -31,6 +33,7 @@ from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
 from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
 from gateway.tenancy.controllers import ApiKeyController
+from gateway.tenancy.origins import origin_in_use
 from suppliers.routes import ROUTES as SUPPLIER_ROUTES
 
 log = logging.getLogger("gateway")
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             *ROUTING_ROUTES,
             *STATEMENT_ROUTES,
             *INSIGHT_ROUTES,
+            *STOREFRONT_ROUTES,
             ApiKeyController,
             EventController,
         ],
@@ -103,9 +107,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ),
         ],
         exception_handlers={Exception: handle_exception},
-        # what lockouts (gateway.http.lockout) and readiness read: the limits and the shared counters
-        state=State({"settings": settings, "counters": counters}),
-        before_send=[stamp_response, complete_allow_header],
+        before_send=[stamp_response, complete_allow_header, cors_headers],
+        state=State(
+            {
+                "settings": settings,
+                # what lockouts (gateway.http.lockout) and readiness read: the shared counters
+                "counters": counters,
+                # read by gateway.http.cors and the bearer middleware (publishable keys' origins)
+                "storefront_allow_localhost": settings.storefront_allow_localhost,
+                "origin_directory": origin_in_use,
+            }
+        ),
         lifespan=[lifespan],
         openapi_config=openapi_config(_version()),
         plugins=[StrictStructSchemaPlugin()],

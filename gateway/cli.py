@@ -133,13 +133,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def build() -> Any:
         await migrate()
-        return await build_demo(reset=args.reset)
+        return await build_demo(reset=args.reset, origins=args.origin or None)
 
     summary = _run(build)
     saved = Path("gateway-demo.json")
     saved.write_text(json.dumps(summary, indent=2))  # keys are shown once: keep them for the developer
     print(json.dumps(summary, indent=2))
     print(f"saved to {saved.resolve()}", file=sys.stderr)
+    for url in summary["shop"]:  # the demo partner page, embedding the widget
+        print(f"demo shop: {url}", file=sys.stderr)
     return 0
 
 
@@ -284,6 +286,13 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="create a demo tenant with suppliers, a channel and keys")
     demo.add_argument("--reset", action="store_true", help="remove earlier demo tenants first")
+    demo.add_argument(
+        "--origin",
+        action="append",
+        metavar="URL",
+        help="an origin the demo shop page is served from (repeatable; default http://127.0.0.1:8000 "
+        "and http://localhost:8000)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     inventory = commands.add_parser("inventory", help="inventory ledger tools").add_subparsers(

@@ -8,6 +8,7 @@ from channels.insight import demo as insight_demo
 from channels.listings import demo as listings_demo
 from channels.orders import demo as orders_demo
 from channels.services import channels
+from channels.storefront import demo as storefront_demo
 from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
@@ -20,6 +21,8 @@ from suppliers.services import suppliers as supplier_parties
 
 DEMO_TENANT = "Demo City Supply"
 SUPPLIERS = ["Fresh Valley Grocers", "Harbour Bikes & Parts", "Old Town Bakery"]
+#: where `gateway serve` answers by default: the demo partner page's origins
+DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
 
 async def _remove_demo_tenants() -> None:
@@ -34,7 +37,7 @@ async def _remove_demo_tenants() -> None:
             await db().fetch("DELETE FROM tenants WHERE id = ?", row["id"])
 
 
-async def build_demo(reset: bool = False) -> dict[str, Any]:
+async def build_demo(reset: bool = False, origins: list[str] | None = None) -> dict[str, Any]:
     if reset:
         await _remove_demo_tenants()
     created = await tenancy.create_tenant(DEMO_TENANT)
@@ -51,11 +54,32 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
     channel_secret = await tenancy.create(
         principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), name="demo server")
     )
+    shop_origins = origins or DEMO_ORIGINS
     channel_public = await tenancy.create(
-        principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget")
+        principal,
+        ApiKeyCreate(
+            owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget", allowed_origins=shop_origins
+        ),
     )
-    world: dict[str, Any] = {"tenant_id": created.tenant.id, "suppliers": suppliers, "channel_id": channel.id}
-    for area in (catalogue_demo, locations_demo, offers_demo, listings_demo, inventory_demo, orders_demo, insight_demo):
+    world: dict[str, Any] = {
+        "tenant_id": created.tenant.id,
+        "suppliers": suppliers,
+        "channel_id": channel.id,
+        "publishable_key": channel_public.key,
+        "publishable_key_id": channel_public.id,
+        "server_key_id": channel_secret.id,
+    }
+    areas = (
+        catalogue_demo,
+        locations_demo,
+        offers_demo,
+        listings_demo,
+        inventory_demo,
+        orders_demo,
+        insight_demo,
+        storefront_demo,
+    )
+    for area in areas:
         await area.seed(principal, world)
 
     summary: dict[str, Any] = {
@@ -67,7 +91,10 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
             "name": channel.name,
             "secret_key": channel_secret.key,
             "publishable_key": channel_public.key,
+            "publishable_key_id": channel_public.id,
+            "allowed_origins": shop_origins,
         },
+        "shop": [f"{origin}/demo/shop" for origin in shop_origins],
         "try": [
             f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",

@@ -24,6 +24,7 @@ APPS = [
     "channels.orders.piccolo_app",
     "channels.statements.piccolo_app",
     "channels.insight.piccolo_app",
+    "channels.storefront.piccolo_app",
 ]
 
 APP_REGISTRY = AppRegistry(apps=APPS)

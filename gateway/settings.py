@@ -63,6 +63,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_keys: str | None = None
     #: the key of blind indexes (lookups by HMAC of a value); never rotated with `data_keys`
     index_key: str | None = None
+    #: storefront (DESIGN §13): publishable keys may name `http://localhost:*` and
+    #: `http://127.0.0.1:*` as allowed origins, and those are honoured (development only)
+    storefront_allow_localhost: bool = False
+    #: how long a cart holds its stock
+    storefront_cart_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 600
+    #: the most lines, and units over all lines, one cart may hold
+    storefront_max_cart_lines: Annotated[int, Meta(ge=1, le=200)] = 20
+    storefront_max_cart_units: Annotated[int, Meta(ge=1, le=10_000)] = 50
+    #: the most open (unexpired, unordered) carts one key, and one client address, may hold
+    storefront_max_open_carts_per_key: Annotated[int, Meta(ge=1, le=1_000_000)] = 2000
+    storefront_max_open_carts_per_address: Annotated[int, Meta(ge=1, le=10_000)] = 5
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""

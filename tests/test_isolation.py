@@ -115,11 +115,12 @@ BODY_ID_INPUTS = [  # operations without a path id that take ids in their body
     for method in item
     if method in METHODS and not PARAM.search(path) and mentions_ids(body_schema(method, path))
 ]
-LISTINGS = [
+LISTINGS = [  # collections: a GET that needs a query parameter (a point) answers about it, not a collection
     path
     for path, item in DOCUMENT["paths"].items()
     if "get" in item
     and not PARAM.search(path)
+    and not any(p.get("required") and p["in"] == "query" for p in parameters("get", path))
     and item["get"].get("security", DOCUMENT.get("security"))
     and "data"
     in resolve(

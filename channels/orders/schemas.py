@@ -17,6 +17,10 @@ Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS84 latit
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS84 longitude in degrees.")]
 LocationId = Annotated[str, msgspec.Meta(pattern=pattern("loc"))]
 QuoteId = Annotated[str, msgspec.Meta(pattern=pattern("quo"))]
+CartId = Annotated[str, msgspec.Meta(pattern=pattern("crt"))]
+#: the secret a storefront cart was created with (`channels.storefront`), handed to the
+#: channel's server by the widget's `gateway:checkout` event
+ClientSecret = Annotated[str, msgspec.Meta(pattern=r"^cs_[0-9A-Za-z]{32}$")]
 ChannelId = Annotated[str, msgspec.Meta(pattern=pattern("chn"))]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 Mode = Literal["delivery", "pickup"]
@@ -59,9 +63,12 @@ class Customer(Strict, kw_only=True):
 
 
 class OrderCreate(Strict, kw_only=True):
-    """Either `quote_id` (the quote's stock is already held), or `lines` and a destination."""
+    """Either `quote_id` (the quote's stock is already held), or a storefront cart (`cart_id`
+    with its `client_secret`: the cart's stock is already held), or `lines` and a destination."""
 
     quote_id: QuoteId | None = None
+    cart_id: CartId | None = None
+    client_secret: ClientSecret | None = None
     lines: Lines | None = None
     destination: Destination | None = None
     #: default: `pickup` when a pickup_point_id is given, else `delivery`

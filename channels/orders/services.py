@@ -9,7 +9,7 @@ again on fresh stock. Nothing is ever taken for an order that is then refused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from channels.orders.schemas import (
 )
 from channels.routing import core
 from channels.routing import services as routing
+from channels.storefront import carts
 from gateway import crypto, metrics
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -108,7 +109,7 @@ def _mode(mode: str | None, pickup_point_id: str | None) -> str:
     return mode or ("pickup" if pickup_point_id is not None else "delivery")
 
 
-async def _where(
+async def where(
     tenant_id: str, destination: Destination | None, mode: str, pickup_point_id: str | None
 ) -> routing.Destination:
     """The point routing measures from: the destination, or the pickup point's position."""
@@ -332,15 +333,25 @@ def _aware(value: Any) -> datetime:
     return fulfilment._aware(value)
 
 
-async def create_quote(principal: Principal, body: QuoteCreate) -> QuoteOut:
-    """Price, route and hold the stock until `expires_at` (the policy's quote TTL)."""
+async def create_quote(
+    principal: Principal,
+    body: QuoteCreate,
+    *,
+    ttl: timedelta | None = None,
+    within: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> QuoteOut:
+    """Price, route and hold the stock until `expires_at` (the policy's quote TTL, or `ttl`).
+
+    `within(row)` runs inside the quote's transaction once the stock is held and the quote
+    written: what builds on a quote (a storefront cart) writes its own row there, and may
+    still refuse (raise), which gives every unit back."""
     tenant_id = principal.tenant_id
     channel_id = await _acting_channel(principal, body.channel_id)
     mode = _mode(body.mode, body.pickup_point_id)
-    destination = await _where(tenant_id, body.destination, mode, body.pickup_point_id)
+    destination = await where(tenant_id, body.destination, mode, body.pickup_point_id)
     prices, currency = await _prices(tenant_id, channel_id, body.lines)
     policy = await routing.policy_of(tenant_id)
-    ttl = timedelta(seconds=policy.quote_ttl_seconds)
+    ttl = ttl or timedelta(seconds=policy.quote_ttl_seconds)
     for _ in range(ATTEMPTS):
         routed = await _route(
             tenant_id,
@@ -391,6 +402,8 @@ async def create_quote(principal: Principal, body: QuoteCreate) -> QuoteOut:
                 await db().fetch(
                     f"INSERT INTO quotes ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", *row.values()
                 )
+                if within is not None:
+                    await within(row)
             return quote_out(row, now)
         except LostRace:
             fulfilment.STOCK_RACES_LOST.labels("quote").inc()
@@ -429,6 +442,19 @@ async def list_quotes(
         *args,
         limit + 1,
     )
+
+
+async def quotes_by_id(tenant_id: str, quote_ids: Sequence[str]) -> dict[str, QuoteOut]:
+    """Quotes of a tenant by id, in one statement (what builds on quotes lists many at once)."""
+    if not quote_ids:
+        return {}
+    rows = await db().fetch(
+        f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE tenant_id = ? AND id IN ({', '.join('?' for _ in quote_ids)})",
+        tenant_id,
+        *quote_ids,
+    )
+    now = utcnow()
+    return {row["id"]: quote_out(row, now) for row in rows}
 
 
 async def get_quote(principal: Principal, quote_id: str) -> QuoteOut:
@@ -476,7 +502,7 @@ async def _existing(principal: Principal, channel_id: str, idempotency_key: str 
     return await get(principal, rows[0]["id"]) if rows else None
 
 
-ORDERS_PLACED = metrics.counter("orders_placed_total", "Orders placed, from a quote or direct", ["source"])
+ORDERS_PLACED = metrics.counter("orders_placed_total", "Orders placed, from a quote, a cart or direct", ["source"])
 ORDERS_REFUSED = metrics.counter("orders_refused_total", "Orders refused, by the problem type's slug", ["reason"])
 
 
@@ -490,18 +516,31 @@ async def place(principal: Principal, body: OrderCreate, idempotency_key: str | 
     except ProblemError as refused:
         ORDERS_REFUSED.labels(refused.slug).inc()
         raise
-    ORDERS_PLACED.labels("quote" if body.quote_id is not None else "direct").inc()
+    source = "cart" if body.cart_id is not None else "quote" if body.quote_id is not None else "direct"
+    ORDERS_PLACED.labels(source).inc()
     return placed
 
 
 async def _place(principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None) -> OrderOut:
-    if body.quote_id is not None:
+    if body.cart_id is not None:
+        for name in ("quote_id", "lines", "destination", "mode", "pickup_point_id"):
+            if getattr(body, name) is not None:
+                raise _unusable(name, "an order from a cart takes its lines and destination from the cart: leave it out")
+        if body.client_secret is None:
+            raise _unusable("client_secret", "required with cart_id: the secret the cart was created with")
+        quote_id = await carts.redeem(principal, channel_id, body.cart_id, body.client_secret)
+        order_id = await _from_quote(principal, channel_id, body, idempotency_key, Held("cart", body.cart_id, quote_id))
+    elif body.client_secret is not None:
+        raise _unusable("client_secret", "goes with cart_id only")
+    elif body.quote_id is not None:
         for name in ("lines", "destination", "mode", "pickup_point_id"):
             if getattr(body, name) is not None:
                 raise _unusable(
                     name, "an order from a quote takes its lines and destination from the quote: leave it out"
                 )
-        order_id = await _from_quote(principal, channel_id, body, idempotency_key)
+        order_id = await _from_quote(
+            principal, channel_id, body, idempotency_key, Held("quote", body.quote_id, body.quote_id)
+        )
     else:
         if body.lines is None:
             raise _unusable("lines", "required: the lines to order (or a quote_id)")
@@ -569,7 +608,7 @@ async def _direct(
 ) -> str:
     tenant_id = principal.tenant_id
     mode = _mode(body.mode, body.pickup_point_id)
-    destination = await _where(tenant_id, body.destination, mode, body.pickup_point_id)
+    destination = await where(tenant_id, body.destination, mode, body.pickup_point_id)
     prices, currency = await _prices(tenant_id, channel_id, lines)
     policy = await routing.policy_of(tenant_id)
     for _ in range(ATTEMPTS):
@@ -608,31 +647,49 @@ async def _direct(
     )
 
 
-async def _from_quote(principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None) -> str:
+class Held(msgspec.Struct, frozen=True):
+    """What holds an order's stock: a quote, or a storefront cart (which is a quote with a
+    client secret), named as the caller named it, so that every refusal speaks its words."""
+
+    kind: str  # "quote" or "cart"
+    id: str
+    quote_id: str
+
+    @property
+    def field(self) -> str:
+        return f"{self.kind}_id"
+
+    @property
+    def again(self) -> str:
+        return "quote again" if self.kind == "quote" else "create a new cart"
+
+
+async def _from_quote(
+    principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None, held: Held
+) -> str:
     tenant_id = principal.tenant_id
-    assert body.quote_id is not None
     try:
-        quote = await _quote_row(principal, body.quote_id)
+        quote = await _quote_row(principal, held.quote_id)
     except ProblemError:
         raise ProblemError(
             404,
-            f"No such quote: {body.quote_id}",
+            f"No such {held.kind}: {held.id}",
             slug="not-found",
-            errors=[FieldError(field="quote_id", message="no such quote")],
+            errors=[FieldError(field=held.field, message=f"no such {held.kind}")],
         ) from None
     if quote["channel_id"] != channel_id:
-        raise _unusable("quote_id", f"the quote is for channel {quote['channel_id']}")
+        raise _unusable(held.field, f"the {held.kind} is for channel {quote['channel_id']}")
     now = utcnow()
     status = quote_out(quote, now).status
     if status != "open":
-        detail = f"Quote {body.quote_id} is {status}"
+        detail = f"{held.kind.title()} {held.id} is {status}"
         if quote["order_id"]:
             detail += f" (order {quote['order_id']})"
         raise ProblemError(
             409,
-            detail + ": quote again",
-            slug="quote-expired" if status == "expired" else "quote-closed",
-            errors=[FieldError(field="quote_id", message=f"quote is {status}")],
+            f"{detail}: {held.again}",
+            slug=f"{held.kind}-expired" if status == "expired" else f"{held.kind}-closed",
+            errors=[FieldError(field=held.field, message=f"{held.kind} is {status}")],
         )
     specs = msgspec.convert(_decoded(quote["shipments"]), list[ShareSpec])
     policy = await routing.policy_of(tenant_id)
@@ -675,15 +732,17 @@ async def _from_quote(principal: Principal, channel_id: str, body: OrderCreate, 
             quote["id"],
         )
         if not claimed:
-            raise conflict(f"Quote {quote['id']} was used or released meanwhile: quote again", slug="quote-closed")
+            raise conflict(
+                f"{held.kind.title()} {held.id} was used or released meanwhile: {held.again}", slug=f"{held.kind}-closed"
+            )
         for reservation_id in sorted(r for spec in specs for r in spec.reservation_ids):
             if await inventory.commit(tenant_id, reservation_id, principal.key_id) is None:
                 # expired by the sweep between our check and now: give nothing, keep nothing
                 raise ProblemError(
                     409,
-                    f"Quote {quote['id']} expired: quote again",
-                    slug="quote-expired",
-                    errors=[FieldError(field="quote_id", message="quote expired")],
+                    f"{held.kind.title()} {held.id} expired: {held.again}",
+                    slug=f"{held.kind}-expired",
+                    errors=[FieldError(field=held.field, message=f"{held.kind} expired")],
                 )
         await _insert_order(row, specs, policy.acceptance_deadline_minutes, now)
     return order_id

@@ -119,6 +119,18 @@ def _deciding_rule(rules: Sequence[tuple[str, Key]], best: tuple[Any, ...], runn
     return "location_id"
 
 
+def rank_for_one_unit(candidates: Sequence[Candidate], rules: Sequence[tuple[str, Key]]) -> list[Candidate]:
+    """Candidates in the order `plan` prefers them for one unit of any single sku they stock:
+    every one of them fills such an order alone, so the ranking is the rules' keys with no
+    lines left to tell them apart (`fewest_shipments` and `lowest_cost`, which depend on the
+    lines, rank them all alike). The storefront shows each product's promise from the first
+    of these that stocks it, without planning an order per product."""
+    constant = ("fewest_shipments", "lowest_cost")  # with no lines left, the same for everyone
+    keys = [key for name, key in rules if name not in constant]
+    empty: dict[str, int] = {}
+    return sorted(candidates, key=lambda c: (*(key(c, empty) for key in keys), c.site.id))
+
+
 def merge(lines: Sequence[Line]) -> dict[str, int]:
     """Lines by sku, in first-seen order (two lines of one sku are one line of their sum)."""
     merged: dict[str, int] = {}

@@ -176,9 +176,10 @@ class _Grid:
         if not cell:
             del self.cells[key]
 
-    def near(self, lat: float, lng: float) -> Iterator[_Cell]:
-        """The non-empty cells that may hold a site within `reach_km` of the point."""
-        km = self.reach_km * (1.0 + _SLACK) + _MARGIN_KM
+    def near(self, lat: float, lng: float, reach_km: float | None = None) -> Iterator[_Cell]:
+        """The non-empty cells that may hold a site within `reach_km` (default: the class's
+        largest radius) of the point."""
+        km = (self.reach_km if reach_km is None else reach_km) * (1.0 + _SLACK) + _MARGIN_KM
         dlat = latitude_reach_deg(km)
         first = self._row(lat - dlat)
         last = self._row(lat + dlat)
@@ -256,6 +257,30 @@ class LocationIndex:
         if self._far:
             self._far.collect(lat, lng, found)
         found.sort()  # (distance, id) is unique per site: sites themselves are never compared
+        return [(site, d) for d, _, site in found]
+
+    def within(self, lat: float, lng: float, km: float) -> list[tuple[Site, float]]:
+        """Every site whose own position lies within `km` of (lat, lng), whatever its service
+        radius, nearest first (ties by id): "which pickup points are near me", as opposed to
+        `covering`'s "who reaches me". Visits, in each class, the cells within `km`."""
+        found: list[tuple[float, str, Site]] = []
+        phi1 = radians(lat)
+        cos1 = cos(phi1)
+        lam1 = radians(lng)
+        limit = haversine_of(km) * (1.0 + _SLACK) + _SLACK * _SLACK
+        cells = [cell for grid in self._grids if grid.count for cell in grid.near(lat, lng, km)]
+        if self._far:
+            cells.append(self._far)
+        for cell in cells:
+            for site, phi2, lam2, cos2 in zip(cell.sites, cell.phi, cell.lam, cell.cos_phi, strict=False):
+                dphi = sin((phi2 - phi1) * 0.5)
+                dlam = sin((lam2 - lam1) * 0.5)
+                h = dphi * dphi + cos1 * cos2 * dlam * dlam
+                if h <= limit:
+                    d = DIAMETER_KM * asin(sqrt(h if h < 1.0 else 1.0))
+                    if d <= km:
+                        found.append((d, site.id, site))
+        found.sort()
         return [(site, d) for d, _, site in found]
 
     def _grid(self, radius_km: float) -> _Grid | None:

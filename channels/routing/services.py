@@ -8,7 +8,7 @@ load, and computes each promise. The decision itself is `core.plan`, pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +16,8 @@ import msgspec
 
 from channels.routing import core, facts
 from channels.routing.directory import index_for
-from channels.routing.promise import local_day
-from channels.routing.sites import Site
+from channels.routing.promise import StartMemo, local_day, promise
+from channels.routing.sites import KIND_TIERS, Site
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.problems import FieldError, ProblemError, conflict
@@ -141,7 +141,7 @@ class Destination(msgspec.Struct, frozen=True):
     lng: float
 
 
-async def _reaching(
+async def reaching(
     tenant_id: str, destination: Destination, mode: str, pickup_point_id: str | None, excluded: set[str]
 ) -> list[tuple[Site, float]]:
     """Active locations that serve `destination` in `mode`, nearest first (the spatial index)."""
@@ -163,10 +163,20 @@ async def sells(
     """Whether some location serving `destination` belongs to an active supplier that sells any
     of these SKUs at the listing price, stock aside: tells a refusal's `no-location` (nobody
     here sells this) from its `out-of-stock` (they do, but not enough units now)."""
-    sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set())
-    suppliers = sorted({site.supplier_id for site, _ in sites})
+    sites = await reaching(tenant_id, destination, mode, pickup_point_id, set())
+    return bool(await sold_by(tenant_id, prices, sorted({site.supplier_id for site, _ in sites}), first_only=True))
+
+
+async def sold_by(
+    tenant_id: str, prices: dict[str, Offered], supplier_ids: Sequence[str], *, first_only: bool = False
+) -> set[str]:
+    """The skus of `prices` some of these suppliers (active) offer at the listing price, stock
+    aside (with `first_only`, stop at the first one found)."""
+    found: set[str] = set()
     skus = list(prices)
-    for chunk in _chunks(suppliers):
+    if not skus:
+        return found
+    for chunk in _chunks(list(supplier_ids)):
         rows = await db().fetch(
             "SELECT o.sku, o.wholesale_amount, o.min_retail_amount, o.currency FROM offers o "
             "JOIN suppliers s ON s.tenant_id = o.tenant_id AND s.id = o.supplier_id "
@@ -177,9 +187,10 @@ async def sells(
             *skus,
             *chunk,
         )
-        if any(_sellable(row, prices[row["sku"]]) for row in rows):
-            return True
-    return False
+        found.update(row["sku"] for row in rows if _sellable(row, prices[row["sku"]]))
+        if found and first_only:
+            break
+    return found
 
 
 def _sellable(offer: dict[str, Any], price: Offered) -> bool:
@@ -206,7 +217,7 @@ async def candidates(
     Pickup without a point: locations the consumer can collect from, within their radius.
     """
     now = now or utcnow()
-    sites = await _reaching(tenant_id, destination, mode, pickup_point_id, set(exclude))
+    sites = await reaching(tenant_id, destination, mode, pickup_point_id, set(exclude))
     if not sites:
         return []
     known = await facts_for(tenant_id, [site for site, _ in sites], prices, now)
@@ -239,6 +250,117 @@ async def facts_for(tenant_id: str, sites: Sequence[Site], prices: dict[str, Off
         reliability={site.supplier_id: reliability_of(rates, site.supplier_id) for site in stocked},
         loads=loads,
     )
+
+
+class Reach:
+    """What can reach one point now, ranked the way routing would pick for one unit, for
+    answering many products at once (the storefront) without planning an order per product.
+
+    `open` computes, once per point: the sites serving it (the spatial index), each one's
+    promise (opening hours, today's load) and its supplier's reliability, ranked by the
+    tenant's rules (`core.rank_for_one_unit`). `best` then reads stock for the best-ranked
+    sites in growing batches, only for the products still without a home, and stops as soon as
+    each has one: in a dense city the first batch answers everything.
+
+    When the tenant ranks by promise first (the default), the sites whose kind can promise
+    `near` (stores, kitchens) are promised and ranked first; every other site ranks after
+    them (a site's tier is never better than its kind's), so the others are promised only if
+    some product finds no home among them. In a dense city by day that skips most of the work.
+    """
+
+    #: sites whose stock the first statement reads; each next batch is twice as large
+    FIRST_BATCH = 32
+
+    def __init__(
+        self,
+        tenant_id: str,
+        ranked: list[core.Candidate],
+        rest: Callable[[], list[core.Candidate]] | None,
+        supplier_ids: list[str],
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.ranked = ranked
+        self._rest = rest
+        self.supplier_ids = supplier_ids
+
+    @classmethod
+    async def open(
+        cls,
+        tenant_id: str,
+        destination: Destination,
+        mode: str,
+        *,
+        pickup_point_id: str | None = None,
+        policy: Policy | None = None,
+        now: datetime | None = None,
+    ) -> Reach:
+        at = now or utcnow()
+        policy = policy or await policy_of(tenant_id)
+        sites = await reaching(tenant_id, destination, mode, pickup_point_id, set())
+        loads = await _loads(tenant_id, [site for site, _ in sites], at)
+        suppliers = sorted({site.supplier_id for site, _ in sites})
+        rates = await _reliability(tenant_id, suppliers) if "reliability" in policy.rules else {}
+        rules = core.make_rules(policy.rules, policy.ranked_location_ids)
+        memo: StartMemo = {}
+
+        def promised(chosen: list[tuple[Site, float]]) -> list[core.Candidate]:
+            found = []
+            for site, distance in chosen:
+                travels = mode == "delivery" or (pickup_point_id is not None and site.id != pickup_point_id)
+                made = promise(site, distance, at, travels=travels, taken_today=loads.get(site.id, 0), memo=memo)
+                if made is not None:
+                    reliability = reliability_of(rates, site.supplier_id)
+                    found.append(
+                        core.Candidate(site=site, distance_km=distance, promise=made, reliability=reliability, stock={})
+                    )
+            return found
+
+        deciding = [name for name in policy.rules if name not in ("fewest_shipments", "lowest_cost")]
+        if not deciding or deciding[0] != "fastest_promise":
+            return cls(tenant_id, core.rank_for_one_unit(promised(sites), rules), None, suppliers)
+        quick = promised([(site, d) for site, d in sites if KIND_TIERS.get(site.kind, "mid") == "near"])
+        near = [c for c in quick if c.promise.tier == "near"]
+        slower = [c for c in quick if c.promise.tier != "near"]
+
+        def rest() -> list[core.Candidate]:
+            others = [(site, d) for site, d in sites if KIND_TIERS.get(site.kind, "mid") != "near"]
+            return core.rank_for_one_unit(slower + promised(others), rules)
+
+        return cls(tenant_id, core.rank_for_one_unit(near, rules), rest, suppliers)
+
+    def _extend(self) -> bool:
+        """Rank the sites not ranked yet (all after those ranked); False when there are none."""
+        if self._rest is None:
+            return False
+        self.ranked = self.ranked + self._rest()
+        self._rest = None
+        return True
+
+    async def best(self, prices: dict[str, Offered]) -> dict[str, core.Candidate | None]:
+        """sku -> the candidate one unit would ship from now; None for a sku some supplier
+        here sells at the price but nobody has in stock; skus nobody here sells are left out."""
+        remaining = dict(prices)
+        chosen: dict[str, core.Candidate | None] = {}
+        start, size = 0, self.FIRST_BATCH
+        while remaining:
+            if start >= len(self.ranked) and not self._extend():
+                break
+            batch = self.ranked[start : start + size]
+            start, size = start + len(batch), size * 2
+            if not batch:
+                continue
+            stock, cost = await _stock(self.tenant_id, [c.site for c in batch], remaining)
+            for candidate in batch:
+                held = stock.get(candidate.site.id)
+                if not held:
+                    continue
+                for sku in [sku for sku in remaining if held.get(sku, 0) > 0]:
+                    chosen[sku] = msgspec.structs.replace(candidate, stock=held, cost=cost[candidate.site.id])
+                    del remaining[sku]
+        if remaining:
+            for sku in await sold_by(self.tenant_id, remaining, self.supplier_ids):
+                chosen[sku] = None
+        return chosen
 
 
 # -- the policy as the operator writes it -------------------------------------------------------

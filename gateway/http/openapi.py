@@ -227,6 +227,14 @@ class PublicOperation(Operation):
         return {**super().to_schema(), "security": []}
 
 
+class PublishableOperation(Operation):
+    """An operation a publishable key may call (from its allowed origins, with CORS): says so
+    in the contract as `x-publishable-key: true`, for partners and for the fuzzer."""
+
+    def to_schema(self) -> dict[str, Any]:
+        return {**super().to_schema(), "x-publishable-key": True}
+
+
 def operation_id(route_handler: Any, http_method: Any, path_components: Any) -> str:
     """`create_supplier` → `createSupplier`: the handler's name is the operation's name."""
     head, *rest = route_handler.handler_name.split("_")

@@ -8,6 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from gateway.http.cors import origin_allowed, request_origin
 from gateway.http.problems import ProblemError
 from gateway.tenancy.credentials import principal_for
 from gateway.tenancy.principal import Principal
@@ -33,6 +34,7 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             raise _unauthenticated("Invalid, revoked or inactive credential")
         if principal.key_kind == "publishable":
             _publishable_reaches(connection.scope.get("route_handler"))
+            _from_allowed_origin(connection, principal)
         return AuthenticationResult(user=principal, auth=principal.key_id)
 
 
@@ -43,6 +45,21 @@ def _publishable_reaches(handler: BaseRouteHandler | None) -> None:
     copy was a tenth of an authenticated GET."""
     if handler is None or not handler.opt.get("publishable"):
         raise ProblemError(403, "A publishable key cannot call this operation; use a secret key")
+
+
+def _from_allowed_origin(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """A publishable key is public (it is in the partner's page), so what it may do is bound
+    to the pages it may be used from: the request's origin must be one the key allows
+    (`gateway.http.cors`). A request from no page (no `Origin`, not same-origin) is refused too."""
+    origin = request_origin(connection.scope)
+    allow_localhost = bool(getattr(connection.app.state, "storefront_allow_localhost", False))
+    if origin_allowed(origin, principal.allowed_origins, allow_localhost):
+        return
+    if origin is None:
+        detail = "A publishable key is accepted only from a web page on one of its allowed origins; this request names no Origin"
+    else:
+        detail = f"This publishable key is not allowed from {origin}: add the origin to the key's allowed_origins"
+    raise ProblemError(403, detail, slug="origin-not-allowed")
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -22,6 +22,12 @@ from gateway.tenancy.schemas import (
     OwnerId,
 )
 
+
+def _allow_localhost(request: Request[Any, Any, Any]) -> bool:
+    """Whether development origins (`http://localhost:*`) may be named (the app's setting)."""
+    return bool(getattr(request.app.state, "storefront_allow_localhost", False))
+
+
 KeyId = Annotated[str, PathParameter(pattern=pattern("key"))]
 
 
@@ -38,7 +44,7 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreated:
         """The whole key is in this response only; we keep just its hash. The operator creates
         keys for anyone in the tenant, a supplier or channel only for itself."""
-        return await services.create(principal_of(request), data)
+        return await services.create(principal_of(request), data, _allow_localhost(request))
 
     @get(responses=responses(), summary="List API keys")
     async def list_api_keys(
@@ -61,7 +67,7 @@ class ApiKeyController(Controller):
     async def update_api_key(
         self, request: Request[Any, Any, Any], key_id: KeyId, data: JSONBody[ApiKeyUpdate]
     ) -> ApiKeyOut:
-        return await services.update(principal_of(request), key_id, data)
+        return await services.update(principal_of(request), key_id, data, _allow_localhost(request))
 
     @post("/{key_id:str}/revoke", status_code=200, responses=responses(404, 409, 413, 422), summary="Revoke an API key")
     async def revoke_api_key(

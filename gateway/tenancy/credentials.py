@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from gateway.records import json_value
 from gateway.storage import db
 from gateway.tenancy.principal import KeyKind, Principal
 
@@ -28,7 +29,7 @@ def looks_like_key(token: str) -> bool:
 
 
 _LOOKUP = """
-SELECT k.id, k.tenant_id, k.owner_type, k.owner_id, k.kind
+SELECT k.id, k.tenant_id, k.owner_type, k.owner_id, k.kind, k.allowed_origins
 FROM api_keys k
 JOIN tenants t ON t.id = k.tenant_id AND t.status = 'active'
 LEFT JOIN suppliers s ON k.owner_type = 'supplier' AND s.id = k.owner_id
@@ -52,4 +53,5 @@ async def principal_for(key: str) -> Principal | None:
         owner_id=row["owner_id"],
         key_id=row["id"],
         key_kind=row["kind"],
+        allowed_origins=tuple(json_value(row["allowed_origins"]) or ()),
     )

@@ -1,6 +1,6 @@
 """Tenants and API keys."""
 
-from piccolo.columns import Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -27,3 +27,6 @@ class ApiKey(Table, tablename="api_keys"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
+    #: a publishable key's allowed browser origins (JSON list of "https://shop.example"); empty
+    #: for secret keys. Kept as JSON text: `gateway.tenancy.origins` matches it with LIKE
+    allowed_origins = JSON(default="[]")

@@ -17,6 +17,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: str | None
     key_id: str
     key_kind: KeyKind
+    #: a publishable key's allowed browser origins (gateway.http.cors); empty otherwise
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def is_operator(self) -> bool:

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from gateway.http.cors import ORIGIN_PATTERN
 from gateway.http.fields import Label, Name, Strict, Version
 from gateway.http.pagination import Page
 from gateway.ids import pattern
@@ -35,15 +36,38 @@ class ChannelOwner(Strict, tag="channel", tag_field="type"):
 Owner = OperatorOwner | SupplierOwner | ChannelOwner
 
 
+Origin = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=200,
+        pattern=ORIGIN_PATTERN,
+        description="A browser origin, exactly: `https://shop.example` or `https://shop.example:8443` "
+        "(lower case, no path). `http://localhost:*` and `http://127.0.0.1:*` (any port) are accepted "
+        "and honoured only while GATEWAY_STOREFRONT_ALLOW_LOCALHOST=1.",
+    ),
+]
+AllowedOrigins = Annotated[
+    list[Origin],
+    msgspec.Meta(
+        max_length=20,
+        description="Publishable keys only: the origins of the pages that may use this key. "
+        "Requests from any other origin are refused, and CORS is answered for these alone.",
+    ),
+]
+
+
 class ApiKeyCreate(Strict):
     owner: Owner
     kind: KeyKind = "secret"
     name: Label = ""
+    allowed_origins: AllowedOrigins = msgspec.field(default_factory=list)
 
 
 class ApiKeyUpdate(Strict):
     version: Version
     name: Label | msgspec.UnsetType = msgspec.UNSET
+    #: replaces the whole list (publishable keys only)
+    allowed_origins: AllowedOrigins | msgspec.UnsetType = msgspec.UNSET
 
 
 class OwnerOut(msgspec.Struct, kw_only=True):
@@ -63,6 +87,8 @@ class ApiKeyOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     revoked_at: datetime | None
+    #: the browser origins a publishable key may be used from; empty for secret keys
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
 
 
 class ApiKeyCreated(ApiKeyOut, kw_only=True):

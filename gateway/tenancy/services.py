@@ -9,11 +9,12 @@ import msgspec
 from channels.models import Channel
 from gateway.clock import utcnow
 from gateway.events.services import emit
-from gateway.http.problems import ProblemError, not_found
+from gateway.http.cors import is_localhost_wildcard
+from gateway.http.problems import FieldError, ProblemError, not_found
 from gateway.ids import new_id
-from gateway.records import get_one, insert_row, list_page, narrowed, update_versioned
+from gateway.records import get_one, insert_row, json_value, list_page, narrowed, update_versioned
 from gateway.storage import db
-from gateway.tenancy import credentials
+from gateway.tenancy import credentials, origins
 from gateway.tenancy.models import ApiKey, Tenant
 from gateway.tenancy.principal import KeyKind, OwnerType, Principal
 from gateway.tenancy.schemas import (
@@ -42,6 +43,7 @@ def to_out(row: dict[str, Any]) -> ApiKeyOut:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         revoked_at=row["revoked_at"],
+        allowed_origins=list(json_value(row.get("allowed_origins", "[]")) or []),
     )
 
 
@@ -53,7 +55,12 @@ def _visible(principal: Principal) -> dict[str, Any]:
 
 
 async def _insert_key(
-    tenant_id: str, owner_type: OwnerType, owner_id: str | None, kind: KeyKind, name: str
+    tenant_id: str,
+    owner_type: OwnerType,
+    owner_id: str | None,
+    kind: KeyKind,
+    name: str,
+    allowed_origins: list[str] | None = None,
 ) -> tuple[dict[str, Any], str]:
     now = utcnow()
     secret = credentials.generate(kind)
@@ -71,6 +78,7 @@ async def _insert_key(
         "created_at": now,
         "updated_at": now,
         "revoked_at": None,
+        "allowed_origins": msgspec.json.encode(allowed_origins or []).decode(),
     }
     await insert_row(ApiKey, row)
     return row, secret
@@ -89,13 +97,39 @@ async def _check_owner(principal: Principal, owner_type: OwnerType, owner_id: st
         raise not_found(owner_type, owner_id)
 
 
-async def create(principal: Principal, body: ApiKeyCreate) -> ApiKeyCreated:
+def _checked_origins(kind: str, allowed: list[str], allow_localhost: bool) -> list[str]:
+    """The origins a key may name: publishable keys only; the localhost wildcards only while
+    the setting allows them (DESIGN §13). Duplicates are dropped, the order kept."""
+    if allowed and kind != "publishable":
+        raise ProblemError(
+            409,
+            "allowed_origins: only a publishable key is used from browsers; a secret key names no origins",
+            slug="unusable-request",
+            errors=[FieldError(field="allowed_origins", message="only for publishable keys")],
+        )
+    wildcards = [i for i, origin in enumerate(allowed) if is_localhost_wildcard(origin)]
+    if wildcards and not allow_localhost:
+        raise ProblemError(
+            409,
+            f"{allowed[wildcards[0]]} is a development origin, accepted only while "
+            "GATEWAY_STOREFRONT_ALLOW_LOCALHOST=1: name the exact origin instead",
+            slug="development-origin",
+            errors=[FieldError(field=f"allowed_origins[{i}]", message="development origins are off") for i in wildcards],
+        )
+    return list(dict.fromkeys(allowed))
+
+
+async def create(principal: Principal, body: ApiKeyCreate, allow_localhost: bool = False) -> ApiKeyCreated:
     owner_type: OwnerType = body.owner.__struct_config__.tag  # type: ignore[assignment]
+    allowed = _checked_origins(body.kind, body.allowed_origins, allow_localhost)
     await _check_owner(principal, owner_type, body.owner.id)
     async with db().transaction():
-        row, secret = await _insert_key(principal.tenant_id, owner_type, body.owner.id, body.kind, body.name)
+        row, secret = await _insert_key(
+            principal.tenant_id, owner_type, body.owner.id, body.kind, body.name, allowed
+        )
         out = to_out(row)
         await emit(principal.tenant_id, "api_key.created", out, **_audience(out))
+    origins.forget()
     return ApiKeyCreated(**msgspec.structs.asdict(out), key=secret)
 
 
@@ -124,8 +158,12 @@ async def list_(
     return await list_page(ApiKey, principal.tenant_id, limit, after, filters)
 
 
-async def update(principal: Principal, key_id: str, body: ApiKeyUpdate) -> ApiKeyOut:
-    values = {"name": body.name} if body.name is not msgspec.UNSET else {}
+async def update(principal: Principal, key_id: str, body: ApiKeyUpdate, allow_localhost: bool = False) -> ApiKeyOut:
+    values: dict[str, Any] = {"name": body.name} if body.name is not msgspec.UNSET else {}
+    if body.allowed_origins is not msgspec.UNSET:
+        current = await get(principal, key_id)
+        allowed = _checked_origins(current.kind, body.allowed_origins, allow_localhost)
+        values["allowed_origins"] = msgspec.json.encode(allowed).decode()
     return await _write(principal, key_id, body.version, values, "api_key.updated")
 
 
@@ -141,6 +179,7 @@ async def _write(
         row = await update_versioned(ApiKey, KIND, principal.tenant_id, key_id, version, values, _visible(principal))
         out = to_out(row)
         await emit(principal.tenant_id, event, out, **_audience(out))
+    origins.forget()
     return out
 
 
