@@ -32,6 +32,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_keys: str | None = None
     #: the key of blind indexes (lookups by HMAC of a value); never rotated with `data_keys`
     index_key: str | None = None
+    #: the OAuth issuer (`iss` of tokens, base of /oauth/...): this gateway's public https URL.
+    #: Unset: the URL each request came to (development; tokens then work only at that URL)
+    oauth_issuer: str | None = None
+    #: lifetime of OAuth access tokens (JWTs), seconds
+    oauth_access_token_seconds: int = 3600
+    #: lifetime of a refresh token (each use issues a new one), days
+    oauth_refresh_token_days: int = 30
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""

@@ -11,6 +11,7 @@ from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.problems import ProblemError, not_found
 from gateway.ids import new_id
+from gateway.oauth.scopes import insufficient_scope
 from gateway.records import get_one, insert_row, list_page, narrowed, update_versioned
 from gateway.storage import db
 from gateway.tenancy import credentials
@@ -76,11 +77,12 @@ async def _insert_key(
     return row, secret
 
 
-async def _check_owner(principal: Principal, owner_type: OwnerType, owner_id: str | None) -> None:
+async def check_owner(principal: Principal, owner_type: OwnerType, owner_id: str | None, what: str = "keys") -> None:
     """The schema already ensures an operator has no id and a party has one; here: may the
-    caller act for that owner, and does the owner exist in the caller's tenant?"""
+    caller act for that owner, and does the owner exist in the caller's tenant? (Also for
+    users and OAuth clients, which belong to an owner the same way.)"""
     if not principal.is_operator and (principal.type != owner_type or principal.owner_id != owner_id):
-        raise ProblemError(403, "A supplier or channel may create keys only for itself")
+        raise ProblemError(403, f"A supplier or channel may create {what} only for itself")
     if owner_type == "operator" or owner_id is None:
         return
     table = Supplier if owner_type == "supplier" else Channel
@@ -91,7 +93,9 @@ async def _check_owner(principal: Principal, owner_type: OwnerType, owner_id: st
 
 async def create(principal: Principal, body: ApiKeyCreate) -> ApiKeyCreated:
     owner_type: OwnerType = body.owner.__struct_config__.tag  # type: ignore[assignment]
-    await _check_owner(principal, owner_type, body.owner.id)
+    await check_owner(principal, owner_type, body.owner.id)
+    if body.kind == "secret" and not principal.covers(None):
+        raise insufficient_scope("a secret key carries every scope: only a credential with every scope may create one")
     async with db().transaction():
         row, secret = await _insert_key(principal.tenant_id, owner_type, body.owner.id, body.kind, body.name)
         out = to_out(row)
