@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,12 +14,13 @@ from channels.controllers import ChannelController
 from channels.listings.controllers import ROUTES as LISTING_ROUTES
 from channels.orders.controllers import ROUTES as ORDER_ROUTES
 from channels.routing.controllers import ROUTES as ROUTING_ROUTES
+from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
 from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
-from gateway.http.health import healthz, readyz
-from gateway.http.idempotency import IdempotencyMiddleware, purge_expired
+from gateway.http.health import healthz, metrics_endpoint, readyz
+from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
 from gateway.http.problems import handle_exception
 from gateway.http.ratelimit import CounterStore, MemoryCounters, RateLimitMiddleware, RedisCounters
@@ -50,22 +50,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         use_keyring(load_keyring(settings))  # refuses to start on PostgreSQL without keys
         use(database)  # at startup, not construction: building an app for its schema binds nothing
-        janitors = [
-            asyncio.create_task(_purge_idempotency_keys(settings.idempotency_retention_hours)),
-            asyncio.create_task(_expire_reservations(settings.reservation_sweep_seconds)),
-            asyncio.create_task(_enforce_acceptance_deadlines(settings.reservation_sweep_seconds)),
-        ]
+        # the jobs the domains registered (gateway.background); `serve --no-background` leaves them
+        # to `gateway worker` processes
+        runner = BackgroundRunner(settings) if settings.background else None
+        if runner is not None:
+            await runner.start()
         try:
             yield
         finally:
-            for janitor in janitors:
-                janitor.cancel()
+            if runner is not None:
+                await runner.stop()  # a running tick finishes before the pool closes
             await database.close()
 
     return Litestar(
         route_handlers=[
             healthz,
             readyz,
+            metrics_endpoint(settings.metrics_token),
             *SUPPLIER_ROUTES,
             ChannelController,
             *LISTING_ROUTES,
@@ -97,38 +98,3 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
     )
-
-
-async def _expire_reservations(every_seconds: float) -> None:
-    """Release held stock whose quote lapsed. Every process sweeps; the conditional updates
-    make concurrent sweeps harmless."""
-    from suppliers.inventory.services import expire_reservations
-
-    while True:
-        await asyncio.sleep(every_seconds)
-        try:
-            await expire_reservations()
-        except Exception:
-            log.warning("reservation sweep failed", exc_info=True)
-
-
-async def _enforce_acceptance_deadlines(every_seconds: float) -> None:
-    """Re-route fulfilment orders their supplier did not accept in time. Every process sweeps;
-    each re-route is a conditional update on `pending`, so only one process moves an order."""
-    from suppliers.fulfilment.services import expire_acceptance
-
-    while True:
-        await asyncio.sleep(every_seconds)
-        try:
-            await expire_acceptance()
-        except Exception:
-            log.warning("acceptance deadline sweep failed", exc_info=True)
-
-
-async def _purge_idempotency_keys(retention_hours: int) -> None:
-    while True:
-        await asyncio.sleep(900)
-        try:
-            await purge_expired(retention_hours)
-        except Exception:  # a failed sweep is retried at the next one
-            log.warning("idempotency purge failed", exc_info=True)

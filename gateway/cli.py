@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from typing import Any
 import msgspec
 
 from gateway.crypto import KeyConfigError, load_keyring, use_keyring
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 from gateway.storage import Database, make_engine, use
 from gateway.storage.migrate import migrate
 
@@ -41,9 +44,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    if args.no_background:  # the workers read it from their environment
+        os.environ["GATEWAY_BACKGROUND"] = "false"
+    metrics_dir = _share_metrics_between_workers() if args.workers > 1 else None
     # before any worker starts: refuse without keys on PostgreSQL, create the SQLite key file once
     load_keyring(Settings.from_env())
-    _run(migrate)
+    if not args.no_migrate:
+        _run(migrate)
     print(f"gateway on http://{args.host}:{args.port} (OpenAPI at /openapi.json, docs at /docs)", file=sys.stderr)
     Granian(
         "gateway.asgi:app",
@@ -53,6 +60,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
     ).serve()
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _share_metrics_between_workers() -> str | None:
+    """One directory for the workers' metric files (prometheus-client's multiprocess mode), so
+    that `/metrics` sums every worker whichever one answers. Must run before anything imports
+    prometheus-client in this process: the workers are forked from it and keep its choice.
+    An operator's own `PROMETHEUS_MULTIPROC_DIR` is used (and emptied of an earlier run's files)."""
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess directory was set")
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="gateway-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return None if given else str(path)
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    """Run the registered background jobs, and nothing else, until SIGTERM or SIGINT."""
+    import signal
+
+    import gateway.app  # noqa: F401 - importing the app registers every domain's jobs
+    from gateway.background import BackgroundRunner, registered
+
+    settings = Settings.from_env()
+    use_keyring(load_keyring(settings))
+
+    async def work() -> None:
+        await migrate()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        runner = BackgroundRunner(settings)
+        await runner.start()
+        names = ", ".join(job.name for job in registered())
+        print(f"gateway worker: running {names}", file=sys.stderr, flush=True)
+        await stop.wait()
+        await runner.stop()  # a running tick finishes before the pool closes
+
+    _run(work)
     return 0
 
 
@@ -160,7 +212,17 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not migrate first (deploys that run `gateway migrate` once)"
+    )
+    serve.add_argument(
+        "--no-background", action="store_true", help="leave background jobs to `gateway worker` processes"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser(
+        "worker", help="run the background jobs (sweeps, deliveries) without serving HTTP"
+    ).set_defaults(func=cmd_worker)
 
     commands.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=cmd_migrate)
 
@@ -200,8 +262,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        Settings.from_env()  # every command refuses bad settings before it does anything
         return int(args.func(args))
-    except KeyConfigError as error:
+    except (KeyConfigError, SettingsError) as error:
         print(f"gateway: {error}", file=sys.stderr)
         return 2
 

@@ -26,7 +26,9 @@ async def _remove_demo_tenants() -> None:
     for row in rows:
         async with db().transaction():
             for table in all_tables():
-                if table._meta.tablename != "tenants":
+                # tables of no tenant (the background jobs' leases) keep their rows
+                tenanted = any(column._meta.name == "tenant_id" for column in table._meta.columns)
+                if table._meta.tablename != "tenants" and tenanted:
                     await db().fetch(f"DELETE FROM {table._meta.tablename} WHERE tenant_id = ?", row["id"])
             await db().fetch("DELETE FROM tenants WHERE id = ?", row["id"])
 

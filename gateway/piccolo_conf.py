@@ -11,6 +11,7 @@ DB = storage.current_engine() or storage.make_engine(Settings.from_env())
 #: every domain area with tables; `gateway.storage.all_tables` reads the same list
 APPS = [
     "gateway.piccolo_app",
+    "gateway.background.piccolo_app",
     "gateway.users.piccolo_app",
     "gateway.oauth.piccolo_app",
     "suppliers.piccolo_app",

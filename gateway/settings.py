@@ -1,32 +1,65 @@
-"""Settings, read once from `GATEWAY_*` environment variables (DESIGN §11)."""
+"""Settings, read once from `GATEWAY_*` environment variables (DESIGN §11) and validated before
+anything starts.
+
+Every field has a type and a range (msgspec `Meta` constraints, checked by `from_env`). A bad
+value raises `SettingsError` with one line naming the variable, the value and what is expected;
+every `gateway` command prints it and exits with status 2, so a typo never starts a process that
+fails later, request by request.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 Dialect = Literal["sqlite", "postgres"]
-_SECRET_FIELDS = frozenset({"data_keys", "index_key"})
+_SECRET_FIELDS = frozenset({"data_keys", "index_key", "metrics_token"})
+
+Seconds = Annotated[int, Meta(ge=1, le=86_400)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(ValueError):
+    """A `GATEWAY_*` variable has a value the gateway cannot run with."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    database_url: str = "sqlite:///./gateway.db"
-    redis_url: str | None = None
-    #: requests per window per credential (or per client address before authentication)
-    rate_limit: int = 600
-    rate_limit_window_seconds: int = 60
+    #: `sqlite:///path` or `postgresql://user:password@host:port/db?sslmode=...`
+    database_url: Annotated[str, Meta(pattern=r"^(sqlite:///|postgres://|postgresql://)")] = "sqlite:///./gateway.db"
+    redis_url: Annotated[str, Meta(pattern=r"^(redis|rediss|unix)://")] | None = None
+    #: how long a Redis call may take before the gateway goes on without it (fails open)
+    redis_timeout_seconds: Annotated[float, Meta(gt=0, le=10)] = 0.25
+    #: requests per window per credential
+    rate_limit: Annotated[int, Meta(ge=1, le=100_000_000)] = 600
+    rate_limit_window_seconds: Seconds = 60
+    #: requests per window per client address that carry no valid credential (no key, a bad
+    #: key, public pages), counted before authentication
+    address_rate_limit: Annotated[int, Meta(ge=1, le=100_000_000)] = 300
+    #: addresses or networks of proxies whose `X-Forwarded-For` names the client (comma-separated)
+    trusted_proxies: str = ""
+    #: failures of a guarded action (pickup codes, logins) before it locks, per account and address
+    lockout_failures: Annotated[int, Meta(ge=1, le=1000)] = 5
+    #: how long a lockout lasts, and the window its failures are counted in
+    lockout_seconds: Seconds = 900
     #: largest request body accepted, in bytes; above it a 413 problem
-    max_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=1024**3)] = 8 * 1024 * 1024
     #: PostgreSQL pool size per process
-    pool_size: int = 10
-    log_level: str = "INFO"
+    pool_size: Annotated[int, Meta(ge=1, le=1000)] = 10
+    log_level: LogLevel = "INFO"
     #: seconds an in-flight idempotency claim is honoured before a retry may take it over
-    idempotency_lock_seconds: int = 60
-    idempotency_retention_hours: int = 48
-    #: how often expired reservations are released
-    reservation_sweep_seconds: int = 5
+    idempotency_lock_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
+    idempotency_retention_hours: Annotated[int, Meta(ge=24, le=24 * 366)] = 48
+    #: how often expired reservations are released and missed acceptance deadlines re-routed
+    reservation_sweep_seconds: Annotated[int, Meta(ge=1, le=3600)] = 5
+    #: run the registered background jobs in this process (`gateway serve`); false when separate
+    #: `gateway worker` processes do it
+    background: bool = True
+    #: bearer token that `GET /metrics` requires; unset: /metrics answers 404
+    metrics_token: Annotated[str, Meta(min_length=16, max_length=512)] | None = None
     #: keys that encrypt consumer personal data (gateway.crypto): `id:base64url,id2:...`, 32-byte
     #: keys, the first encrypts and all decrypt. Unset on SQLite: a key file next to the database.
     data_keys: str | None = None
@@ -52,13 +85,91 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def dialect(self) -> Dialect:
         return "postgres" if self.database_url.startswith(("postgres://", "postgresql://")) else "sqlite"
 
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
+
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: dict[str, str] | os._Environ[str] | None = None) -> Settings:
+        """The settings the environment names; `SettingsError` on the first bad value."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for name, field_type in cls.__annotations__.items():
-            raw = env.get(f"GATEWAY_{name.upper()}")
-            if raw is None or raw == "":
+        info = msgspec.inspect.type_info(cls)
+        assert isinstance(info, msgspec.inspect.StructType)
+        values: dict[str, Any] = {}
+        for field in info.fields:
+            variable = f"GATEWAY_{field.name.upper()}"
+            raw = env.get(variable)
+            if raw is None or raw.strip() == "":
                 continue
-            values[name] = int(raw) if field_type == "int" else raw
+            value = _parse(raw.strip(), field.type)
+            try:
+                msgspec.convert({field.name: value}, cls)  # every other field takes its default
+                _check(field.name, value)
+            except (msgspec.ValidationError, ValueError) as error:
+                raise SettingsError(f"{variable}={raw!r}: expected {_expected(field.type, field.name)}") from error
+            values[field.name] = value
         return msgspec.convert(values, cls)
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def _check(name: str, value: Any) -> None:
+    """What a type cannot say."""
+    if name == "trusted_proxies":
+        _networks(str(value))
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(raw: str, kind: msgspec.inspect.Type) -> Any:
+    """The environment's text as the field's type; left as text when it does not parse (the
+    conversion then reports it)."""
+    if isinstance(kind, msgspec.inspect.UnionType):
+        kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
+    if isinstance(kind, msgspec.inspect.BoolType):
+        lowered = raw.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else raw
+    if isinstance(kind, msgspec.inspect.IntType):
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if isinstance(kind, msgspec.inspect.FloatType):
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    if isinstance(kind, msgspec.inspect.LiteralType):
+        return raw.upper()
+    return raw
+
+
+def _expected(kind: msgspec.inspect.Type, name: str) -> str:
+    if isinstance(kind, msgspec.inspect.UnionType):
+        kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
+    if name == "trusted_proxies":
+        return "comma-separated IP addresses or networks (10.0.0.0/8, 192.0.2.7)"
+    if name == "database_url":
+        return "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE[?sslmode=...]"
+    if name == "redis_url":
+        return "redis://HOST:PORT/DB, rediss://... or unix://PATH"
+    if isinstance(kind, msgspec.inspect.BoolType):
+        return "true or false"
+    if isinstance(kind, msgspec.inspect.LiteralType):
+        return "one of " + ", ".join(str(v) for v in kind.values)
+    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+        noun = "an integer" if isinstance(kind, msgspec.inspect.IntType) else "a number"
+        if kind.ge is not None and kind.le is not None:
+            return f"{noun} from {kind.ge} to {kind.le}"
+        low = f"≥ {kind.ge}" if kind.ge is not None else f"> {kind.gt}" if kind.gt is not None else None
+        high = f"≤ {kind.le}" if kind.le is not None else f"< {kind.lt}" if kind.lt is not None else None
+        return " ".join(part for part in (noun, low, "and" if low and high else None, high) if part)
+    if isinstance(kind, msgspec.inspect.StrType):
+        if kind.min_length:
+            return f"a text of at least {kind.min_length} characters"
+        return "a text"
+    return "a valid value"

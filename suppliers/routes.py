@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# the areas' background jobs register themselves with gateway.background on import
+import suppliers.fulfilment.jobs
+import suppliers.inventory.jobs  # noqa: F401
 from suppliers.catalogue.controllers import ROUTES as CATALOGUE
 from suppliers.controllers import SupplierController
 from suppliers.fulfilment.controllers import ROUTES as FULFILMENT

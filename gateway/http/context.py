@@ -20,6 +20,8 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import metrics
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("gateway.access")
@@ -71,10 +73,15 @@ async def stamp_response(message: Message, scope: Scope) -> None:
         return
     rid = request_id_of(scope)
     MutableScopeHeaders.from_message(message)["X-Request-Id"] = rid
+    started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
+    elapsed = time.perf_counter() - started if started else 0.0
+    # by route template (never the raw path: ids would make a series per object)
+    metrics.observe_request(
+        str(scope.get("method") or "GET"), scope.get("path_template") or "unmatched", message["status"], elapsed
+    )
     if not access_log.isEnabledFor(logging.INFO):
         return
     user = scope.get("user")
-    started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
     access_log.info(
         "request",
         extra={
@@ -82,7 +89,7 @@ async def stamp_response(message: Message, scope: Scope) -> None:
             "method": scope.get("method"),
             "path": scope.get("path"),
             "status": message["status"],
-            "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "ms": round(elapsed * 1000, 2) if started else None,
             "tenant_id": getattr(user, "tenant_id", None),
             "key_id": getattr(user, "key_id", None),
         },

@@ -1,10 +1,14 @@
-"""Liveness and readiness, for load balancers and orchestrators. No credential needed."""
+"""Liveness, readiness and metrics, for load balancers, orchestrators and Prometheus. No API
+credential needed (metrics have their own token)."""
 
 from __future__ import annotations
 
-import msgspec
-from litestar import get
+from typing import Any
 
+import msgspec
+from litestar import Request, Response, get
+
+from gateway import metrics
 from gateway.http.openapi import PublicOperation
 from gateway.http.problems import ProblemError, responses
 from gateway.storage import db
@@ -44,3 +48,18 @@ async def readyz() -> Health:
     except Exception as error:
         raise ProblemError(503, "The database does not answer") from error
     return Health(status="ok")
+
+
+def metrics_endpoint(token: str | None) -> Any:
+    """`GET /metrics`: Prometheus text, summed over the server's workers (`gateway.metrics`).
+    Only with `GATEWAY_METRICS_TOKEN` set, and only for a caller presenting it; otherwise the
+    same 404 as any unknown path, so its existence tells nothing."""
+
+    @get("/metrics", exclude_from_auth=True, include_in_schema=False)
+    async def metrics_text(request: Request[Any, Any, Any]) -> Response[bytes]:
+        if not metrics.token_matches(token, request.headers.get("authorization")):
+            raise ProblemError(404, "Not Found")
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+    return metrics_text

@@ -28,8 +28,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.columns import BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from gateway import background, metrics
 from gateway.clock import utcnow
 from gateway.http.problems import ProblemError
+from gateway.settings import Settings
 from gateway.storage import db
 
 IdempotencyKey = Annotated[
@@ -44,6 +46,7 @@ IdempotencyKey = Annotated[
 ]
 
 _KEPT_HEADERS = (b"content-type", b"location")
+REPLAYS = metrics.counter("idempotency_replays_total", "Responses replayed for a retried Idempotency-Key")
 
 
 class IdempotencyRecord(Table, tablename="idempotency_keys"):
@@ -233,11 +236,17 @@ class IdempotencyMiddleware:
         await db().fetch("DELETE FROM idempotency_keys WHERE id = ? AND status = 'in_flight'", record_id)
 
     async def _replay(self, row: dict[str, Any], send: Send) -> None:
+        REPLAYS.inc()
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(row["response_headers"] or "[]")]
         body = str(row["response_body"]).encode()
         headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": int(row["response_status"]), "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+@background.job("idempotency.purge", every=900)
+async def purge(settings: Settings) -> int:
+    return await purge_expired(settings.idempotency_retention_hours)
 
 
 async def purge_expired(retention_hours: int) -> int:

@@ -14,7 +14,14 @@ from typing import Protocol
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import metrics
 from gateway.http.problems import ProblemError
+
+REFUSALS = metrics.counter(
+    "rate_limit_refusals_total",
+    "Requests refused with 429: per credential, per client address, or locked out",
+    ["scope"],
+)
 
 
 class CounterStore(Protocol):
@@ -89,6 +96,7 @@ class RateLimitMiddleware:
             "RateLimit": f"limit={self.limit}, remaining={remaining}, reset={reset}",
         }
         if count > self.limit:
+            REFUSALS.labels("credential").inc()
             raise ProblemError(
                 429,
                 f"Rate limit of {self.limit} requests per {self.window}s exceeded; retry in {reset}s",

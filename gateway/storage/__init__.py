@@ -6,9 +6,13 @@ event-feed horizon) lives under this package, behind `Database` (DESIGN §10).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from piccolo.table import Table
 
@@ -27,14 +31,13 @@ def sqlite_path(url: str) -> str:
 
 
 def postgres_config(url: str) -> dict[str, Any]:
-    parsed = urlparse(url)
-    return {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "user": unquote(parsed.username or "postgres"),
-        "password": unquote(parsed.password) if parsed.password else None,
-        "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
-    }
+    """asyncpg connection arguments: the URL as a DSN, so that its query parameters (`sslmode`,
+    `host=/run/postgresql` sockets, `target_session_attrs`, ...) reach libpq's parser intact."""
+    config: dict[str, Any] = {"dsn": url}
+    name = urlparse(url).path.lstrip("/")
+    if name:
+        config["database"] = name  # Piccolo names the engine after it; asyncpg gives it precedence: same value
+    return config
 
 
 def make_engine(settings: Settings) -> AnyEngine:
@@ -80,6 +83,50 @@ class Database:
     async def close(self) -> None:
         await self.engine.close()
 
+    # -- coordination between processes ---------------------------------------------------
+
+    async def try_transaction_lock(self, name: str) -> bool:
+        """Inside a transaction: take a lock on `name` held until that transaction ends, or
+        return False at once when another live transaction holds it. PostgreSQL: an advisory
+        transaction lock (gone with its session, so a killed process never leaves one behind).
+        SQLite: the transaction already holds the database's only write lock."""
+        if self.dialect == "sqlite":
+            return True
+        rows = await self.fetch("SELECT pg_try_advisory_xact_lock(?) AS locked", _lock_key(name))
+        return bool(rows[0]["locked"])
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold the lock `name` across processes for the block, waiting for it (migrations).
+
+        PostgreSQL: a session advisory lock on a connection of its own, outside the pool, so the
+        block's own statements are free to use the pool. SQLite: an `flock` on a file beside the
+        database (a memory database is private to its process: an asyncio lock is enough).
+        """
+        if isinstance(self.engine, PooledPostgresEngine):
+            import asyncpg
+
+            connection = await asyncpg.connect(**self.engine.config)
+            try:
+                await connection.execute("SELECT pg_advisory_lock($1)", _lock_key(name))
+                yield
+            finally:
+                await connection.close()  # ends the session: the lock goes with it
+            return
+        path = str(self.engine.connection_kwargs.get("database", ""))
+        if not path or path == ":memory:" or path.startswith("file::memory:"):
+            async with _local_lock(name):
+                yield
+            return
+        import fcntl
+
+        with open(f"{path}.{name}.lock", "a+b") as handle:  # noqa: ASYNC230 - a local lock file, opened once
+            await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     # -- engine-specific expressions ------------------------------------------------------
 
     @property
@@ -102,10 +149,36 @@ class Database:
         return " FOR UPDATE" if self.dialect == "postgres" else ""
 
     @property
+    def skip_locked_sql(self) -> str:
+        """Appended to a SELECT that claims rows for this process: rows another transaction has
+        locked are passed over, not waited for (a queue shared by many workers). SQLite has one
+        writer at a time, so there is nothing to skip."""
+        return " FOR UPDATE SKIP LOCKED" if self.dialect == "postgres" else ""
+
+    @property
     def feed_horizon_sql(self) -> str | None:
         if self.dialect == "postgres":
             return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
         return None
+
+
+def _lock_key(name: str) -> int:
+    """A lock name as PostgreSQL's signed 64-bit advisory lock key."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+_local_locks: dict[str, asyncio.Lock] = {}
+
+
+def _local_lock(name: str) -> asyncio.Lock:
+    return _local_locks.setdefault(name, asyncio.Lock())
+
+
+def process_id() -> str:
+    """Who holds a lease or claim: host and pid, readable in the tables that record it."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 _default: Database | None = None

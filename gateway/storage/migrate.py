@@ -6,13 +6,21 @@ import contextlib
 import os
 import sys
 
+from gateway.storage import db
+
 
 async def migrate() -> None:
-    """Apply every pending migration of every app; a no-op when the schema is current."""
+    """Apply every pending migration of every app; a no-op when the schema is current.
+
+    Under a lock shared by every process on the database (an advisory lock on PostgreSQL, a file
+    lock beside the SQLite file): replicas started together migrate one after the other, and
+    each one after the first finds nothing left to do.
+    """
     os.environ["PICCOLO_CONF"] = "gateway.piccolo_conf"
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    with contextlib.redirect_stdout(sys.stderr):  # Piccolo reports progress on stdout; ours is for data
-        response = await run_forwards(app_name="all")
+    async with db().exclusive("migrations"):
+        with contextlib.redirect_stdout(sys.stderr):  # Piccolo reports progress on stdout; ours is for data
+            response = await run_forwards(app_name="all")
     if not response.success:
         raise RuntimeError(f"migration failed: {response.message}")

@@ -37,10 +37,26 @@ async def _release(connection: asyncpg.Connection) -> None:
 
 
 class PooledTransaction(PostgresTransaction):
+    """Piccolo's transaction, except that a nested one is a savepoint: a block that fails undoes
+    its own writes and leaves the outer transaction usable (the idempotency layer runs a whole
+    keyed request in one transaction, and the handlers' own blocks nest inside it)."""
+
+    _nested: Any = None
+
     async def __aenter__(self) -> PooledTransaction:
-        if self._parent is None:
-            await self.engine.ensure_pool()  # type: ignore[attr-defined]
+        if self._parent is not None:
+            self._nested = await self._parent.savepoint()
+            return self._parent  # type: ignore[return-value]
+        await self.engine.ensure_pool()  # type: ignore[attr-defined]
         return await super().__aenter__()  # type: ignore[return-value]
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent is not None:
+            if exception is not None:
+                await self._nested.rollback_to()
+            await self._nested.release()
+            return exception is None
+        return await super().__aexit__(exception_type, exception, traceback)
 
 
 class PooledPostgresEngine(PostgresEngine):

@@ -56,11 +56,21 @@ def _is_locked(error: sqlite3.OperationalError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
+async def _leave_savepoint(savepoint: Any, exception: BaseException | None) -> None:
+    if exception is not None:
+        await savepoint.rollback_to()
+    await savepoint.release()
+
+
 class EmbeddedTransaction(SQLiteTransaction):
     """A transaction on the loop's writer connection, held under its lock."""
 
+    _nested: Any = None
+
     async def __aenter__(self) -> EmbeddedTransaction:
         if self._parent is not None:
+            # a nested block is a savepoint: its failure undoes its own writes, not the outer ones
+            self._nested = await self._parent.savepoint()
             return self._parent  # type: ignore[return-value]
         engine: EmbeddedSQLiteEngine = self.engine  # type: ignore[assignment]
         conns = engine._connections()
@@ -76,6 +86,7 @@ class EmbeddedTransaction(SQLiteTransaction):
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent is not None:
+            await _leave_savepoint(self._nested, exception)
             return exception is None
         engine: EmbeddedSQLiteEngine = self.engine  # type: ignore[assignment]
         conns = engine._connections()
