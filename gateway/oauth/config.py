@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
+from gateway import background
 from gateway.clock import utcnow
-from gateway.oauth import keyring, revocation
+from gateway.oauth import keyring, lockout, revocation
 from gateway.settings import Settings
 from gateway.storage import db
 
@@ -27,12 +27,7 @@ class OAuthConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthConfig:
-        issuer = settings.oauth_issuer.rstrip("/") if settings.oauth_issuer else None
-        if issuer is not None:
-            parts = urlsplit(issuer)
-            loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-            if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-                raise ValueError("GATEWAY_OAUTH_ISSUER must be an https URL (http only on a loopback address)")
+        issuer = settings.oauth_issuer.rstrip("/") if settings.oauth_issuer else None  # checked by Settings
         return cls(issuer, settings.oauth_access_token_seconds, settings.oauth_refresh_token_days)
 
 
@@ -47,6 +42,7 @@ def configure(settings: Settings) -> None:
     global _config
     _config = OAuthConfig.from_settings(settings)
     revocation.configure(_config.access_token_seconds)
+    lockout.configure(settings.lockout_failures, settings.lockout_seconds)
 
 
 def issuer_of(connection: Any) -> str:
@@ -68,11 +64,8 @@ async def running(settings: Settings) -> AsyncIterator[None]:
     """The OAuth part of the app's lifespan: configuration, then the polls and the clean-up."""
     configure(settings)
     await start()
-    tasks = [
-        asyncio.create_task(revocation.poll_forever()),
-        asyncio.create_task(_reload_keys_forever()),
-        asyncio.create_task(_purge_forever()),
-    ]
+    # every serving process polls, whatever runs the background jobs: it verifies tokens itself
+    tasks = [asyncio.create_task(revocation.poll_forever()), asyncio.create_task(_reload_keys_forever())]
     try:
         yield
     finally:
@@ -89,18 +82,11 @@ async def _reload_keys_forever() -> None:
             log.warning("signing key reload failed", exc_info=True)
 
 
-async def purge_expired() -> None:
-    """Spent or expired codes and refresh tokens, and revocations no token needs any more."""
-    now = utcnow()
-    await db().fetch("DELETE FROM oauth_codes WHERE expires_at < ?", now - timedelta(hours=1))
-    await db().fetch("DELETE FROM oauth_refresh_tokens WHERE expires_at < ?", now - timedelta(days=1))
-    await revocation.purge_expired()
-
-
-async def _purge_forever() -> None:
-    while True:
-        await asyncio.sleep(900)
-        try:
-            await purge_expired()
-        except Exception:
-            log.warning("oauth purge failed", exc_info=True)
+@background.job("oauth.purge_expired", every=900)
+async def purge_expired(settings: Settings) -> int:
+    """Expired codes and refresh tokens (kept a day, so a late replay is still recognised and
+    revokes its family), and revocations no token needs any more."""
+    cutoff = utcnow() - timedelta(days=1)
+    codes = await db().fetch("DELETE FROM oauth_codes WHERE expires_at < ? RETURNING id", cutoff)
+    refresh = await db().fetch("DELETE FROM oauth_refresh_tokens WHERE expires_at < ? RETURNING id", cutoff)
+    return len(codes) + len(refresh) + await revocation.purge_expired()

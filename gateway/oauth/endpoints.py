@@ -14,7 +14,7 @@ import logging
 import urllib.parse
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from litestar import Request, Response, get, post
@@ -193,7 +193,8 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
         return error(bad.error)
     form = dict(pairs)
     ids = client_ids(request, form)
-    if refusal := await lockout.client_refusal(ids):
+    address = lockout.address_of(request)
+    if refusal := await lockout.client_refusal(ids, address):
         return refusal
     exchange = new_exchange(request)
     exchange.clients = await load_clients(ids)
@@ -213,7 +214,7 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
             reply = wrong_grant()
     if exchange.reused_grant:
         await _revoke_family(exchange.reused_grant)
-    await lockout.record_client(exchange.clients.values(), reply.status == 200)
+    await lockout.record_client(exchange.clients.values(), address)
     return respond(reply)
 
 
@@ -243,7 +244,8 @@ async def _token_endpoint_call(request: Request[Any, Any, Any], name: str) -> Re
         return error(bad.error)
     form = dict(pairs)
     ids = client_ids(request, form)
-    if refusal := await lockout.client_refusal(ids):
+    address = lockout.address_of(request)
+    if refusal := await lockout.client_refusal(ids, address):
         return refusal
     exchange = new_exchange(request)
     exchange.clients = await load_clients(ids)
@@ -251,7 +253,7 @@ async def _token_endpoint_call(request: Request[Any, Any, Any], name: str) -> Re
     reply: Reply = run(exchange, lambda: server.create_endpoint_response(name, oauth_request(request, pairs)))
     if reply.status == 200:
         await exchange.commit()
-    await lockout.record_client(exchange.clients.values(), reply.status == 200)
+    await lockout.record_client(exchange.clients.values(), address)
     return respond(reply)
 
 
@@ -297,4 +299,3 @@ async def jwks_endpoint() -> Response[Any]:
 #: handlers for the app factory
 ROUTES: list[Any] = [token_endpoint, revoke_endpoint, introspect_endpoint, metadata_endpoint, jwks_endpoint]
 
-__all__ = ["ROUTES", "InvalidClientError"]

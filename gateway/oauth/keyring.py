@@ -84,7 +84,7 @@ class SigningKeys:
                 "WHERE status IN ('next', 'current', 'previous') ORDER BY id"
             )
             current: ECKey | None = None
-            public: list[ECKey] = []
+            public: list[Any] = []
             for row in rows:
                 public.append(ECKey.import_key(msgspec.json.decode(row["public_jwk"])))
                 if row["status"] == "current" and row["private_jwk"]:

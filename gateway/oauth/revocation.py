@@ -30,7 +30,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from gateway.clock import utcnow
 from gateway.ids import new_id
@@ -108,7 +108,7 @@ def _epoch(value: datetime | str) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 

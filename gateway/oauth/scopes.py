@@ -115,7 +115,7 @@ def needed(handler: Any, method: str) -> str:
     return by_method.get(method, UNDECLARED)  # type: ignore[no-any-return]
 
 
-def apply(route_handlers: Iterable[Any]) -> list[str]:
+def apply(routes: Iterable[Any]) -> list[str]:
     """Resolve every handler's scope per method, and publish it in the OpenAPI document.
 
     Returns the `/v1` operations that declare no scope ("METHOD path"), for the caller to log;
@@ -124,7 +124,7 @@ def apply(route_handlers: Iterable[Any]) -> list[str]:
     from litestar.handlers import HTTPRouteHandler
 
     undeclared: list[str] = []
-    for handler in route_handlers:
+    for route, handler in ((r, h) for r in routes for h in getattr(r, "route_handlers", ())):
         if not isinstance(handler, HTTPRouteHandler):
             continue
         by_method: dict[str, str] = {}
@@ -133,8 +133,8 @@ def apply(route_handlers: Iterable[Any]) -> list[str]:
                 continue
             scope = required(handler.opt, method)
             if scope is None:
-                if any(path.startswith("/v1") for path in handler.paths):
-                    undeclared.append(f"{method} {sorted(handler.paths)[0]}")
+                if route.path.startswith("/v1"):
+                    undeclared.append(f"{method} {route.path}")
                 continue
             by_method[method] = scope
         handler.opt["scopes_by_method"] = by_method
