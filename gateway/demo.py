@@ -7,6 +7,7 @@ from typing import Any
 from channels.listings import demo as listings_demo
 from channels.orders import demo as orders_demo
 from channels.services import channels
+from gateway.oauth import demo as oauth_demo
 from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
@@ -56,6 +57,7 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
     world: dict[str, Any] = {"tenant_id": created.tenant.id, "suppliers": suppliers, "channel_id": channel.id}
     for area in (catalogue_demo, locations_demo, offers_demo, listings_demo, inventory_demo, orders_demo):
         await area.seed(principal, world)
+    oauth = await oauth_demo.seed(principal, world)
 
     summary: dict[str, Any] = {
         "tenant": {"id": created.tenant.id, "name": created.tenant.name},
@@ -67,11 +69,13 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
             "secret_key": channel_secret.key,
             "publishable_key": channel_public.key,
         },
+        "oauth": oauth,
         "try": [
             f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",
             f"curl -s 'http://127.0.0.1:8000/v1/events?limit=5' -H 'Authorization: Bearer {operator_key}'",
             *_order_lines(world, channel_secret.key, suppliers[0]["secret_key"]),
+            *oauth_demo.try_lines(oauth),
         ],
     }
     return summary

@@ -281,9 +281,28 @@ class Payload(BasicOAuth2Payload):  # type: ignore[misc]
 
 
 class Request(OAuth2Request):  # type: ignore[misc]
+    """authlib's request over our parsed parameters.
+
+    authlib refuses a plain-http URI (`InsecureTransportError`) in the constructor; that is the
+    only use it makes of the URI. Transport is the deployment's business here: a configured
+    `GATEWAY_OAUTH_ISSUER` must be https (Settings checks it) and TLS may end at a proxy, so
+    the scheme this process sees proves nothing; without it the gateway runs in development
+    mode. So the attributes are set here rather than by `OAuth2Request.__init__`.
+    """
+
     def __init__(self, method: str, uri: str, headers: Any, pairs: list[tuple[str, str]], args: Any = None) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self._body = None
         self.payload = Payload(pairs)
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
         self._args = args or {}
 
     @property
