@@ -36,7 +36,7 @@ from gateway.storage import db
 
 ALG = "ES256"
 CURVE = "P-256"
-RELOAD_SECONDS = 5.0
+RELOAD_SECONDS = 2.0
 #: the tenant part of the sealed private keys' context: these keys belong to no tenant
 CONTEXT_TENANT = "platform"
 PUBLISHED = ("next", "current", "previous")
