@@ -25,11 +25,11 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 from requests_oauth2client import OAuth2Client
 from requests_oauth2client.exceptions import InvalidGrant
+from servers import Server, serving
 
 from gateway.crypto import load_keyring, use_keyring
 from gateway.oauth.keyring import ring
 from gateway.settings import Settings
-from servers import Server, serving
 
 pytestmark = pytest.mark.slow
 GATEWAY = str(Path(sys.executable).parent / "gateway")
