@@ -87,7 +87,7 @@ class OAuthRefreshToken(Table, tablename="oauth_refresh_tokens"):
 class OAuthRevocation(Table, tablename="oauth_revocations"):
     """What revokes access tokens before they expire: `key` names what the token carries
     (`jti:…`, `grant:…`, `authorization:…`, `client:…`, `user:…`, `party:…`), and every token
-    carrying it issued at or before `before` (unix seconds) is refused. Every process keeps
+    carrying it issued at or before `before` (unix milliseconds) is refused. Every process keeps
     these in memory and polls for new ones (gateway.oauth.revocation)."""
 
     id = Varchar(length=40, primary_key=True)

@@ -128,7 +128,7 @@ async def revoke(keys: Iterable[str], *, everything: bool = False) -> None:
     `everything` also any issued later (a family or consent that is over for good).
     Runs in the caller's transaction when there is one."""
     now = utcnow()
-    before = FOREVER if everything else int(time.time())
+    before = FOREVER if everything else int(time.time() * 1000)
     expires_at = now + timedelta(seconds=_horizon_seconds + 60)
     rows = [(new_id("rev"), key, before, now, expires_at) for key in dict.fromkeys(keys)]
     await db().execute_many(

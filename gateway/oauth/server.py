@@ -559,7 +559,7 @@ class TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         return tokens.audience(current().issuer)
 
     def get_jti(self, client: Client, grant_type: str, user: Grantor | None, scope: str) -> str:
-        return secrets.token_urlsafe(16)
+        return tokens.new_jti()
 
     def get_extra_claims(self, client: Client, grant_type: str, user: Grantor | None, scope: str) -> dict[str, Any]:
         if user is None:  # client credentials: the client acts for its owner

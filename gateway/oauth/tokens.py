@@ -21,6 +21,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
+from gateway.ids import new_id
 from gateway.oauth import revocation, scopes
 from gateway.oauth.keyring import ALG, ring
 from gateway.tenancy.principal import Principal
@@ -54,6 +55,31 @@ def looks_like_jwt(token: str) -> bool:
 def audience(issuer: str) -> str:
     """The API the tokens are for: the `/v1` API of this issuer."""
     return f"{issuer}/v1"
+
+
+def new_jti() -> str:
+    """A token id that also says when the token was issued, to the millisecond (a ULID), so a
+    revocation recorded in the same second as a re-issue refuses only the older token."""
+    return new_id("at")
+
+
+def issued_ms(claims: dict[str, Any]) -> int:
+    """When the token was issued, in unix milliseconds: from its `jti` when it is one of ours,
+    else the end of its `iat` second (erring towards "revoked")."""
+    jti = claims.get("jti")
+    if isinstance(jti, str) and jti.startswith("at_") and len(jti) == 29:
+        value = 0
+        for char in jti[3:13]:
+            index = _CROCKFORD.find(char)
+            if index < 0:
+                break
+            value = value * 32 + index
+        else:
+            return value
+    return int(claims["iat"]) * 1000 + 999
+
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 def revocable_keys(claims: dict[str, Any]) -> tuple[str, ...]:
@@ -136,7 +162,7 @@ async def verify(token: str, issuer: str) -> Principal | None:
         principal = _principal(claims) if claims is not None else None
         if principal is None or claims is None:
             return None
-        known = Verified(principal, issuer, claims["iat"], claims["exp"], revocable_keys(claims))
+        known = Verified(principal, issuer, issued_ms(claims), claims["exp"], revocable_keys(claims))
         _remember(token, known)
     if known.issuer != issuer or now > known.expires + LEEWAY_SECONDS:
         return None
