@@ -242,12 +242,13 @@ async def test_users_keep_passwords_to_themselves(tenant: Tenant) -> None:
 
 
 async def test_clients_validate_redirects_and_grants(tenant: Tenant) -> None:
-    for fields, field in (
-        ({"redirect_uris": ["http://app.example.com/cb"]}, "redirect_uris[0]"),
-        ({"redirect_uris": ["https://app.example.com/cb#frag"]}, "redirect_uris[0]"),
-        ({"redirect_uris": []}, "redirect_uris"),
-        ({"public": True}, "grant_types"),
-        ({"grant_types": ["refresh_token"]}, "grant_types"),
+    for fields, status, field in (
+        ({"redirect_uris": ["http://app.example.com/cb"]}, 400, "redirect_uris[0]"),
+        ({"redirect_uris": ["https://app.example.com/cb#frag"]}, 400, "redirect_uris[0]"),
+        ({"redirect_uris": ["https://user@app.example.com/cb"]}, 400, "redirect_uris[0]"),
+        ({"redirect_uris": []}, 409, "redirect_uris"),
+        ({"public": True}, 409, "grant_types"),
+        ({"grant_types": ["refresh_token"]}, 409, "grant_types"),
     ):
         response = await tenant.call(
             "POST",
@@ -255,7 +256,7 @@ async def test_clients_validate_redirects_and_grants(tenant: Tenant) -> None:
             json={"name": "x", "owner": {"type": "operator"}, "grant_types": ALL_GRANTS, "scopes": ["read:parties"],
                   "redirect_uris": [REDIRECT], **fields},
         )
-        assert response.status_code == 400, (fields, response.text)
+        assert response.status_code == status, (fields, response.text)
         assert response.json()["errors"][0]["field"] == field
     loopback = await make_client(tenant, redirect_uris=["http://127.0.0.1:8765/cb", "http://[::1]/cb"])
     public = await make_client(tenant, public=True, grant_types=["authorization_code", "refresh_token"])

@@ -12,7 +12,7 @@ import msgspec
 
 from gateway.clock import utcnow
 from gateway.events.services import emit
-from gateway.http.problems import conflict, invalid
+from gateway.http.problems import FieldError, ProblemError, conflict
 from gateway.ids import new_id
 from gateway.oauth import revocation
 from gateway.oauth.models import OAuthClient
@@ -27,6 +27,17 @@ from gateway.tenancy.services import check_owner
 KIND = "OAuth client"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 SECRET_PREFIX_LENGTH = 11
+
+
+def invalid(field: str, message: str) -> ProblemError:
+    """Valid by the schema, refused by the rules it cannot express (grant types that cannot
+    work together): 409 `invalid-client-settings` naming the field, like other rule conflicts."""
+    return ProblemError(
+        409,
+        f"Invalid {field}: {message}",
+        slug="invalid-client-settings",
+        errors=[FieldError(field=field, message=message)],
+    )
 
 
 def new_secret() -> str:

@@ -20,7 +20,6 @@ process reaches it before any token signed with the new key can be refused.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,7 +67,6 @@ class SigningKeys:
         self.verifying = KeySet([])
         self.jwks: dict[str, Any] = {"keys": []}
         self._loaded_at = float("-inf")
-        self._lock = asyncio.Lock()
         #: bumped on every reload that changed the published keys (verified-token caches key on it)
         self.generation = 0
         self._published: tuple[str, ...] = ()
@@ -78,26 +76,25 @@ class SigningKeys:
         return time.monotonic() - self._loaded_at > RELOAD_SECONDS
 
     async def load(self) -> None:
-        async with self._lock:
-            rows = await db().fetch(
-                "SELECT id, status, public_jwk, private_jwk FROM oauth_signing_keys "
-                "WHERE status IN ('next', 'current', 'previous') ORDER BY id"
-            )
-            current: ECKey | None = None
-            public: list[Any] = []
-            for row in rows:
-                public.append(ECKey.import_key(msgspec.json.decode(row["public_jwk"])))
-                if row["status"] == "current" and row["private_jwk"]:
-                    private = crypto.decrypt_json(row["private_jwk"], _context(row["id"]))
-                    current = ECKey.import_key(private)
-            published = tuple(key.kid or "" for key in public)
-            if published != self._published:
-                self.generation += 1
-                self._published = published
-            self.current = current
-            self.verifying = KeySet(public)
-            self.jwks = {"keys": [key.as_dict(private=False) for key in public]}
-            self._loaded_at = time.monotonic()
+        """Read the ring (no lock: the app may run on several event loops; a load is idempotent)."""
+        rows = await db().fetch(
+            "SELECT id, status, public_jwk, private_jwk FROM oauth_signing_keys "
+            "WHERE status IN ('next', 'current', 'previous') ORDER BY id"
+        )
+        current: ECKey | None = None
+        public: list[Any] = []
+        for row in rows:
+            public.append(ECKey.import_key(msgspec.json.decode(row["public_jwk"])))
+            if row["status"] == "current" and row["private_jwk"]:
+                current = ECKey.import_key(crypto.decrypt_json(row["private_jwk"], _context(row["id"])))
+        published = tuple(key.kid or "" for key in public)
+        if published != self._published:
+            self.generation += 1
+            self._published = published
+        self.current = current
+        self.verifying = KeySet(public)
+        self.jwks = {"keys": [key.as_dict(private=False) for key in public]}
+        self._loaded_at = time.monotonic()
 
     async def reload_if_due(self) -> None:
         if self.due:

@@ -52,7 +52,6 @@ class RevocationCache:
         self._entries: dict[str, tuple[int, float]] = {}
         self._polled_since: datetime | None = None
         self._fresh_at = float("-inf")  # monotonic time of the last successful poll
-        self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -74,23 +73,22 @@ class RevocationCache:
         return time.monotonic() - self._fresh_at > STALE_SECONDS
 
     async def refresh(self) -> None:
-        """Read what was recorded since the last poll (everything live, the first time)."""
-        async with self._lock:
-            started = utcnow()
-            if self._polled_since is None:
-                rows = await db().fetch(
-                    'SELECT key, "before", expires_at FROM oauth_revocations WHERE expires_at > ?', started
-                )
-            else:
-                rows = await db().fetch(
-                    'SELECT key, "before", expires_at FROM oauth_revocations WHERE recorded_at >= ?',
-                    self._polled_since - OVERLAP,
-                )
-            for row in rows:
-                self.add(row["key"], int(row["before"]), _epoch(row["expires_at"]))
+        """Read what was recorded since the last poll (everything live, the first time). Two
+        polls at once (no lock: the app may run on several event loops) only read twice."""
+        started = utcnow()
+        if self._polled_since is None:
+            rows = await db().fetch('SELECT key, "before", expires_at FROM oauth_revocations WHERE expires_at > ?', started)
+        else:
+            rows = await db().fetch(
+                'SELECT key, "before", expires_at FROM oauth_revocations WHERE recorded_at >= ?',
+                self._polled_since - OVERLAP,
+            )
+        for row in rows:
+            self.add(row["key"], int(row["before"]), _epoch(row["expires_at"]))
+        if self._polled_since is None or started > self._polled_since:
             self._polled_since = started
-            self._fresh_at = time.monotonic()
-            self._forget_expired()
+        self._fresh_at = time.monotonic()
+        self._forget_expired()
 
     def _forget_expired(self) -> None:
         now = time.time()

@@ -21,7 +21,8 @@ RedirectUri = Annotated[
     msgspec.Meta(
         min_length=10,
         max_length=2000,
-        pattern=r"^https?://[!-~]+$",
+        # https with a host, or http on a loopback address; no fragment ('#')
+        pattern=r'^(https://[A-Za-z0-9.-]+|http://(127\.0\.0\.1|\[::1\]|localhost))(:[0-9]{1,5})?(/[!"$-~]*)?$',
         description="Matched exactly. `https`, or `http` on a loopback address (127.0.0.1, [::1], localhost); "
         "no fragment.",
     ),
