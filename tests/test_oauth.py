@@ -330,3 +330,20 @@ async def test_discovery_documents(tenant: Tenant) -> None:
     from gateway.oauth.endpoints import metadata as build
 
     assert build("https://gateway.example")["jwks_uri"] == "https://gateway.example/.well-known/jwks.json"  # RFC 8414-valid
+
+
+async def test_tokens_get_503_when_revocations_cannot_be_read(tenant: Tenant, monkeypatch: Any) -> None:
+    """A process that cannot poll revocations refuses tokens rather than trust a stale list."""
+    from gateway.oauth import revocation
+
+    app = await make_client(tenant)
+    token = await access_token(tenant, app)
+
+    async def database_down() -> None:
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(revocation.cache, "refresh", database_down)
+    monkeypatch.setattr(revocation.cache, "_fresh_at", float("-inf"))
+    response = await tenant.call("GET", "/v1/channels", key=token)
+    assert response.status_code == 503 and response.headers["retry-after"] == "1", response.text
+    assert (await tenant.call("GET", "/v1/channels")).status_code == 200  # secret keys do not depend on it

@@ -21,6 +21,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
+from gateway.http.problems import ProblemError
 from gateway.ids import new_id
 from gateway.oauth import revocation, scopes
 from gateway.oauth.keyring import ALG, ring
@@ -166,7 +167,12 @@ async def verify(token: str, issuer: str) -> Principal | None:
         _remember(token, known)
     if known.issuer != issuer or now > known.expires + LEEWAY_SECONDS:
         return None
-    await revocation.ensure_fresh()
+    try:
+        await revocation.ensure_fresh()
+    except Exception as error:  # the database cannot say what was revoked: do not guess
+        raise ProblemError(
+            503, "Cannot check token revocations right now; retry shortly", headers={"Retry-After": "1"}
+        ) from error
     if revocation.cache.revoked(known.revocable, known.issued_at):
         return None
     return known.principal
