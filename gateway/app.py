@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
 from channels.controllers import ChannelController
@@ -23,7 +24,7 @@ from gateway.http.health import healthz, metrics_endpoint, readyz
 from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
 from gateway.http.problems import handle_exception
-from gateway.http.ratelimit import CounterStore, MemoryCounters, RateLimitMiddleware, RedisCounters
+from gateway.http.ratelimit import AddressRateLimitMiddleware, RateLimitMiddleware, make_counter_store
 from gateway.oauth import scopes
 from gateway.oauth.config import running as oauth_running
 from gateway.oauth.routes import PUBLIC_PATHS as OAUTH_PUBLIC_PATHS
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or Settings.from_env()
     database = database or Database(make_engine(settings))
     configure_logging(settings.log_level)
-    counters: CounterStore = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    counters = make_counter_store(settings.redis_url, settings.redis_timeout_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -85,6 +86,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ],
         middleware=[
             RequestContextMiddleware,
+            # before authentication: a flood of bad keys is refused before any key is looked up
+            DefineMiddleware(
+                AddressRateLimitMiddleware,
+                store=counters,
+                limit=settings.address_rate_limit,
+                window=settings.rate_limit_window_seconds,
+                proxies=settings.trusted_proxy_networks,
+            ),
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=[*PUBLIC_PATHS, *OAUTH_PUBLIC_PATHS]),
             DefineMiddleware(
                 RateLimitMiddleware,
@@ -94,11 +103,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ),
             DefineMiddleware(
                 IdempotencyMiddleware,
-                lock_seconds=settings.idempotency_lock_seconds,
                 max_body_bytes=settings.max_body_bytes,
             ),
         ],
         exception_handlers={Exception: handle_exception},
+        # what lockouts (gateway.http.lockout) and readiness read: the limits and the shared counters
+        state=State({"settings": settings, "counters": counters}),
         before_send=[stamp_response, complete_allow_header],
         lifespan=[lifespan, oauth_lifespan],
         openapi_config=openapi_config(_version()),

@@ -30,6 +30,7 @@ class Server:
             **os.environ,
             "GATEWAY_DATABASE_URL": database_url,
             "GATEWAY_RATE_LIMIT": "100000000",
+            "GATEWAY_ADDRESS_RATE_LIMIT": "100000000",
             "GATEWAY_LOG_LEVEL": "WARNING",
             **env,
         }

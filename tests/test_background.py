@@ -42,10 +42,33 @@ async def test_a_cluster_job_ticks_once_per_interval_among_many_runners(database
     assert sorted(ran) == [False, False, True] and len(ticks) == 1
     # the next interval is an hour away: nobody runs it again now
     assert not any(await asyncio.gather(*(runner.run_once(job) for runner in runners)))
-    rows = await db().fetch(
-        "SELECT runs, last_items, lease_until_ms, last_error FROM background_jobs WHERE name = ?", job.name
-    )
-    assert rows == [{"runs": 1, "last_items": 1, "lease_until_ms": 0, "last_error": ""}]
+    rows = await db().fetch("SELECT runs, last_items, holder, last_error FROM background_jobs WHERE name = ?", job.name)
+    leader = runners[ran.index(True)].holder
+    assert rows == [{"runs": 1, "last_items": 1, "holder": leader, "last_error": ""}]
+
+
+async def test_the_leader_keeps_the_job_and_hands_it_over_when_it_stops(database: Any, settings: Settings) -> None:
+    ran_by: list[str] = []
+
+    def tick_for(holder: str) -> Any:
+        async def tick(_: Settings) -> int:
+            ran_by.append(holder)
+            return 0
+
+        return tick
+
+    name = f"test.lead.{secrets.token_hex(4)}"
+    await claims.ensure_lease_rows([name])
+    leader = background.BackgroundRunner(settings, [Job(name=name, every=0.001, tick=tick_for("a"))], holder="a")
+    other = background.BackgroundRunner(settings, [Job(name=name, every=0.001, tick=tick_for("b"))], holder="b")
+    for _ in range(3):
+        await asyncio.sleep(0.005)
+        assert await leader.run_once(leader.jobs[0])
+        assert not await other.run_once(other.jobs[0])  # the lease is the leader's while it lives
+    await leader.stop()  # hands the lease back
+    await asyncio.sleep(0.005)
+    assert await other.run_once(other.jobs[0])
+    assert ran_by == ["a", "a", "a", "b"]
 
 
 async def test_a_lease_left_by_a_dead_runner_is_taken_over_when_it_lapses(database: Any, settings: Settings) -> None:
@@ -73,8 +96,8 @@ async def test_a_failing_tick_is_recorded_and_retried(database: Any, settings: S
     await claims.ensure_lease_rows([job.name])
     runner = background.BackgroundRunner(settings, [job])
     assert await runner.run_once(job)
-    rows = await db().fetch("SELECT last_error, lease_until_ms FROM background_jobs WHERE name = ?", job.name)
-    assert rows[0]["last_error"] == "RuntimeError: boom" and rows[0]["lease_until_ms"] == 0
+    rows = await db().fetch("SELECT last_error FROM background_jobs WHERE name = ?", job.name)
+    assert rows[0]["last_error"] == "RuntimeError: boom"
     await asyncio.sleep(0.01)
     assert await runner.run_once(job) and len(calls) == 2
 

@@ -7,10 +7,14 @@ JSON; no header, body or credential is ever logged, only the key's id.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import copy
 import itertools
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import secrets
 import sys
@@ -115,13 +119,46 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted already, off the writer thread (`_QueueHandler`)
+            entry["error"] = record.exc_text
         return json.dumps(entry, default=str)
 
 
+class _QueueHandler(logging.handlers.QueueHandler):
+    """Hands records to the writer thread, stamped with what only this thread knows (the request
+    id in the context) and with nothing that keeps frames alive (the traceback becomes text)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.message = record.getMessage()
+        record.msg, record.args = record.message, None
+        if record.exc_info:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+            record.exc_info = None
+        if not hasattr(record, "request_id"):
+            rid = request_id_var.get()
+            if rid is not None:
+                record.request_id = rid
+        return record
+
+
+_TRACEBACKS = logging.Formatter()
+_listener: logging.handlers.QueueListener | None = None
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    """JSON lines on stderr, written by a thread of their own: a slow or blocked stderr (a full
+    pipe, a busy log collector) never stalls the event loop. Once per process; later calls only
+    change the level."""
+    global _listener
     root = logging.getLogger("gateway")
-    root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    if _listener is None:
+        writer = logging.StreamHandler(sys.stderr)
+        writer.setFormatter(JsonFormatter())
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        _listener = logging.handlers.QueueListener(records, writer, respect_handler_level=False)
+        _listener.start()
+        atexit.register(_listener.stop)  # what is queued is written before the process ends
+        root.handlers[:] = [_QueueHandler(records)]

@@ -206,15 +206,14 @@ async def _log_in(
     email = form.get("email", "").strip().lower()[:254]
     password = form.get("password", "")[:1024]
     csrf = _csrf(nonce, step.fingerprint)
-    address = lockout.address_of(request)
     tenant_id = step.client.tenant_id
-    if wait := lockout.login_wait(tenant_id, email, address):
+    if wait := await lockout.login_wait(request, tenant_id, email):
         error = pages.TEXT["locked"][lang].format(seconds=wait)
         return _html(pages.login_page(lang, step.client.name, step.action, csrf, email, error), 429)
     user = await _login_user(tenant_id, email) if email else None
     ok = await passwords.verify_password(user["password_hash"] if user else None, password)
     ok = ok and user is not None and user["status"] == "active" and user["party_active"]
-    lockout.record_login(tenant_id, email, address, ok)
+    await lockout.record_login(request, tenant_id, email, ok)
     if not ok or user is None:
         error = pages.TEXT["bad_login"][lang]
         return _html(pages.login_page(lang, step.client.name, step.action, csrf, email, error), 401)

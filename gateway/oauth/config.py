@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway import background
 from gateway.clock import utcnow
-from gateway.oauth import keyring, lockout, revocation
+from gateway.oauth import keyring, revocation
 from gateway.settings import Settings
 from gateway.storage import db
 
@@ -42,7 +42,6 @@ def configure(settings: Settings) -> None:
     global _config
     _config = OAuthConfig.from_settings(settings)
     revocation.configure(_config.access_token_seconds)
-    lockout.configure(settings.lockout_failures, settings.lockout_seconds)
 
 
 def issuer_of(connection: Any) -> str:

@@ -193,8 +193,7 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
         return error(bad.error)
     form = dict(pairs)
     ids = client_ids(request, form)
-    address = lockout.address_of(request)
-    if refusal := await lockout.client_refusal(ids, address):
+    if refusal := await lockout.client_refusal(request, ids):
         return refusal
     exchange = new_exchange(request)
     exchange.clients = await load_clients(ids)
@@ -214,7 +213,7 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
             reply = wrong_grant()
     if exchange.reused_grant:
         await _revoke_family(exchange.reused_grant)
-    await lockout.record_client(exchange.clients.values(), address)
+    await lockout.record_client(request, exchange.clients.values())
     return respond(reply)
 
 
@@ -244,8 +243,7 @@ async def _token_endpoint_call(request: Request[Any, Any, Any], name: str) -> Re
         return error(bad.error)
     form = dict(pairs)
     ids = client_ids(request, form)
-    address = lockout.address_of(request)
-    if refusal := await lockout.client_refusal(ids, address):
+    if refusal := await lockout.client_refusal(request, ids):
         return refusal
     exchange = new_exchange(request)
     exchange.clients = await load_clients(ids)
@@ -253,7 +251,7 @@ async def _token_endpoint_call(request: Request[Any, Any, Any], name: str) -> Re
     reply: Reply = run(exchange, lambda: server.create_endpoint_response(name, oauth_request(request, pairs)))
     if reply.status == 200:
         await exchange.commit()
-    await lockout.record_client(exchange.clients.values(), address)
+    await lockout.record_client(request, exchange.clients.values())
     return respond(reply)
 
 
