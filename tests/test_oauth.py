@@ -347,3 +347,27 @@ async def test_tokens_get_503_when_revocations_cannot_be_read(tenant: Tenant, mo
     response = await tenant.call("GET", "/v1/channels", key=token)
     assert response.status_code == 503 and response.headers["retry-after"] == "1", response.text
     assert (await tenant.call("GET", "/v1/channels")).status_code == 200  # secret keys do not depend on it
+
+
+async def test_the_signing_keyring_cli_steps(database: Any) -> None:
+    """generate publishes a key before it signs; rotate makes it sign; retire refuses a key whose
+    tokens may still be live (what `gateway keys signing …` runs)."""
+    from gateway.oauth import keyring
+
+    await keyring.ensure_current()
+    kid = await keyring.generate()
+    with pytest.raises(keyring.SigningKeyError):
+        await keyring.generate()  # one waiting key at a time
+    await keyring.ring.load()
+    assert kid in {key["kid"] for key in keyring.ring.jwks["keys"]}  # published ahead of use
+    assert keyring.ring.current is not None and keyring.ring.current.kid != kid
+    current, previous = await keyring.rotate()
+    assert current == kid and previous is not None
+    with pytest.raises(keyring.SigningKeyError):
+        await keyring.retire(previous, access_token_seconds=3600)  # it signed tokens an hour may still use
+    assert await keyring.retire(None, access_token_seconds=3600) == []
+    statuses = {info.kid: info.status for info in await keyring.listing()}
+    assert statuses[kid] == "current" and statuses[previous] == "previous"
+    await keyring.ring.load()
+    assert {kid, previous} <= {key["kid"] for key in keyring.ring.jwks["keys"]}
+    assert all("d" not in key for key in keyring.ring.jwks["keys"])  # never a private part

@@ -182,6 +182,7 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str] | None:
 
 
 async def _login_user(tenant_id: str, email: str) -> dict[str, Any] | None:
+    """The user with this email, and whether their party is active."""
     user = await find_for_login(tenant_id, email)
     if user is None:
         return None

@@ -468,16 +468,11 @@ class ClientCredentialsGrant(rfc6749_grants.ClientCredentialsGrant):  # type: ig
 # -- revocation and introspection -----------------------------------------------------------
 
 
-def _presented(token_string: str, hint: str | None) -> TokenView | None:
-    view = current().presented
-    return view
-
-
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = ANY_AUTH
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenView | None:
-        return _presented(token_string, token_type_hint)
+        return current().presented  # looked up by the adapter, whichever kind it is
 
     def revoke_token(self, token: TokenView, request: Any) -> None:
         exchange = current()
@@ -496,7 +491,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = SECRET_AUTH
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenView | None:
-        return _presented(token_string, token_type_hint)
+        return current().presented
 
     def check_permission(self, token: TokenView, client: Client, request: Any) -> bool:
         return token.client_id == client.id  # a client introspects only its own tokens
