@@ -210,6 +210,8 @@ def test_code_flow_with_pkce_refresh_rotation_and_reuse(world: World) -> None:
     consents = world.get(f"/v1/authorizations?user_id={world.user['id']}", world.operator).json()["data"]
     assert [c["client"]["id"] for c in consents] == [world.app["client_id"]]
     assert set(consents[0]["scopes"]) == {"read:parties", "write:orders"}
+    events = world.get("/v1/events?limit=200", world.operator).json()["data"]
+    assert consents[0]["id"] in [e["data"]["id"] for e in events if e["type"] == "authorization.created"]
 
 
 def test_public_client_uses_pkce_without_a_secret(world: World) -> None:

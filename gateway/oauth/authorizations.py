@@ -53,10 +53,12 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
 
 
 async def get(principal: Principal, authorization_id: str) -> AuthorizationOut:
-    extra, args = _where(_visible(principal))
-    rows = await db().fetch(
-        f"{_SELECT}WHERE a.tenant_id = ? AND a.id = ?{extra}", principal.tenant_id, authorization_id, *args
-    )
+    return await _load(principal.tenant_id, authorization_id, _visible(principal))
+
+
+async def _load(tenant_id: str, authorization_id: str, visible: dict[str, Any]) -> AuthorizationOut:
+    extra, args = _where(visible)
+    rows = await db().fetch(f"{_SELECT}WHERE a.tenant_id = ? AND a.id = ?{extra}", tenant_id, authorization_id, *args)
     if not rows:
         raise not_found(KIND, authorization_id)
     return to_out(rows[0])
@@ -120,8 +122,8 @@ async def record_consent(
     tenant_id: str, user: dict[str, Any], client_id: str, scopes: list[str]
 ) -> str:
     """On approval: the user's active consent for this client, widened to `scopes`, or a new
-    one (a revoked consent stays revoked: approving again starts a new record). Returns its id.
-    Runs in the caller's transaction."""
+    one (a revoked consent stays revoked: approving again starts a new record), with its event
+    (`authorization.created` or `.updated`). Returns its id. Runs in the caller's transaction."""
     rows = await db().fetch(
         "SELECT id, scopes FROM oauth_authorizations WHERE tenant_id = ? AND user_id = ? AND client_id = ? "
         "AND status = 'active' ORDER BY id DESC LIMIT 1",
@@ -140,6 +142,8 @@ async def record_consent(
                 now,
                 rows[0]["id"],
             )
+            out = await _load(tenant_id, rows[0]["id"], {})
+            await emit(tenant_id, "authorization.updated", out, **_audience(out))
         return str(rows[0]["id"])
     authorization_id = new_id("authz")
     await db().fetch(
@@ -155,4 +159,6 @@ async def record_consent(
         now,
         now,
     )
+    out = await _load(tenant_id, authorization_id, {})
+    await emit(tenant_id, "authorization.created", out, **_audience(out))
     return authorization_id
