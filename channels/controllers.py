@@ -20,6 +20,7 @@ ChannelId = Annotated[str, PathParameter(pattern=pattern("chn"))]
 
 class ChannelController(Controller):
     path = "/v1/channels"
+    opt = {"scope_area": "parties"}  # OAuth scopes read:/write:parties (gateway.oauth.scopes)
     tags = ["channels"]
 
     @post(guards=[operator_only], responses=responses(409, 413, 422), summary="Create a channel")

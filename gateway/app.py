@@ -29,6 +29,10 @@ from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
 from gateway.http.problems import handle_exception
 from gateway.http.ratelimit import AddressRateLimitMiddleware, RateLimitMiddleware, make_counter_store
+from gateway.oauth import scopes
+from gateway.oauth.config import running as oauth_running
+from gateway.oauth.routes import PUBLIC_PATHS as OAUTH_PUBLIC_PATHS
+from gateway.oauth.routes import ROUTES as OAUTH_ROUTES
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
 from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
@@ -68,7 +72,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 await runner.stop()  # a running tick finishes before the pool closes
             await database.close()
 
-    return Litestar(
+    def oauth_lifespan(_: Litestar) -> contextlib.AbstractAsyncContextManager[None]:
+        return oauth_running(settings)  # after `lifespan` (the database is bound): keys, revocation polls
+
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -83,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             *STOREFRONT_ROUTES,
             ApiKeyController,
             EventController,
+            *OAUTH_ROUTES,
         ],
         middleware=[
             RequestContextMiddleware,
@@ -94,7 +102,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 window=settings.rate_limit_window_seconds,
                 proxies=settings.trusted_proxy_networks,
             ),
-            DefineMiddleware(BearerAuthenticationMiddleware, exclude=PUBLIC_PATHS),
+            DefineMiddleware(BearerAuthenticationMiddleware, exclude=[*PUBLIC_PATHS, *OAUTH_PUBLIC_PATHS]),
             DefineMiddleware(
                 RateLimitMiddleware,
                 store=counters,
@@ -118,9 +126,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "origin_directory": origin_in_use,
             }
         ),
-        lifespan=[lifespan],
+        lifespan=[lifespan, oauth_lifespan],
         openapi_config=openapi_config(_version()),
         plugins=[StrictStructSchemaPlugin()],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
     )
+    # every operation's scope, enforced for access tokens and published (gateway.oauth.scopes)
+    for operation in scopes.apply(app.routes):
+        log.warning("%s declares no OAuth scope: access tokens are refused there", operation)
+    return app

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from gateway.crypto import KeyConfigError, load_keyring, use_keyring
+from gateway.oauth.cli import add_commands as add_signing_commands
 from gateway.settings import Settings, SettingsError
 from gateway.storage import Database, make_engine, use
 from gateway.storage.migrate import migrate
@@ -323,7 +324,7 @@ def parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")
     openapi.set_defaults(func=cmd_openapi)
 
-    keys = commands.add_parser("keys", help="keys that encrypt consumer personal data").add_subparsers(
+    keys = commands.add_parser("keys", help="keys that encrypt personal data, and that sign OAuth tokens").add_subparsers(
         dest="keys_command", required=True
     )
     generate = keys.add_parser("generate", help="print a new data key `id:base64url` for GATEWAY_DATA_KEYS")
@@ -332,6 +333,7 @@ def parser() -> argparse.ArgumentParser:
     rotate = keys.add_parser("rotate", help="re-encrypt stored personal data under the current (first) key")
     rotate.add_argument("--batch-size", type=int, default=500)
     rotate.set_defaults(func=cmd_keys_rotate)
+    add_signing_commands(keys)  # gateway keys signing list|generate|rotate|retire (OAuth token keys)
 
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and its first operator key")

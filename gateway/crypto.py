@@ -413,12 +413,16 @@ class EncryptedColumn:
     table: str
     column: str
     field: str
+    #: the SQL giving the tenant part of the context (a constant for rows of no tenant)
+    tenant_sql: str = "tenant_id"
 
 
 #: every column holding tokens; `gateway keys rotate` re-encrypts these
 ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("orders", "customer", "customer"),
     EncryptedColumn("fulfilment_orders", "pickup_code", "pickup_code"),
+    # the private parts of the OAuth signing keys (gateway.oauth.keyring), which belong to no tenant
+    EncryptedColumn("oauth_signing_keys", "private_jwk", "private_jwk", tenant_sql="'platform'"),
 )
 
 
@@ -455,7 +459,7 @@ async def rotate_stored(ring: Keyring | None = None, batch_size: int = 500) -> R
         after = ""
         while True:
             rows = await database.fetch(
-                f"SELECT id, tenant_id, {target.column} AS value FROM {target.table} "
+                f"SELECT id, {target.tenant_sql} AS tenant_id, {target.column} AS value FROM {target.table} "
                 f"WHERE {target.column} IS NOT NULL AND substr({target.column}, 1, ?) <> ? AND id > ? "
                 "ORDER BY id LIMIT ?",
                 len(prefix),

@@ -9,6 +9,7 @@ from channels.listings import demo as listings_demo
 from channels.orders import demo as orders_demo
 from channels.services import channels
 from channels.storefront import demo as storefront_demo
+from gateway.oauth import demo as oauth_demo
 from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
@@ -81,6 +82,7 @@ async def build_demo(reset: bool = False, origins: list[str] | None = None) -> d
     )
     for area in areas:
         await area.seed(principal, world)
+    oauth = await oauth_demo.seed(principal, world)
 
     summary: dict[str, Any] = {
         "tenant": {"id": created.tenant.id, "name": created.tenant.name},
@@ -95,12 +97,14 @@ async def build_demo(reset: bool = False, origins: list[str] | None = None) -> d
             "allowed_origins": shop_origins,
         },
         "shop": [f"{origin}/demo/shop" for origin in shop_origins],
+        "oauth": oauth,
         "try": [
             f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",
             f"curl -s 'http://127.0.0.1:8000/v1/events?limit=5' -H 'Authorization: Bearer {operator_key}'",
             *_order_lines(world, channel_secret.key, suppliers[0]["secret_key"]),
             *_insight_lines(world, operator_key, suppliers[1]["secret_key"]),
+            *oauth_demo.try_lines(oauth),
         ],
     }
     return summary

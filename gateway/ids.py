@@ -27,6 +27,12 @@ PREFIXES = {
     "variant": "var",
     "order": "ord",
     "fulfilment": "ful",
+    "user": "usr",
+    "oauth_client": "cli",
+    "authorization": "authz",
+    "token_family": "grt",
+    "signing_key": "sig",
+    "revocation": "rev",
 }
 
 

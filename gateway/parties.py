@@ -12,6 +12,7 @@ from piccolo.table import Table
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.ids import new_id
+from gateway.oauth import revocation
 from gateway.records import get_one, insert_row, list_page, update_versioned
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
@@ -72,15 +73,24 @@ class Parties(Generic[Out]):
         return await self._write(principal, party_id, version, fields, f"{self.kind}.updated")
 
     async def set_status(self, principal: Principal, party_id: str, version: int | None, status: str) -> Out:
-        """An inactive party's keys stop authenticating (see `credentials.principal_for`)."""
+        """An inactive party's keys stop authenticating (see `credentials.principal_for`), and so
+        do the OAuth access tokens issued for it (gateway.oauth.revocation)."""
         event = f"{self.kind}.activated" if status == "active" else f"{self.kind}.deactivated"
-        return await self._write(principal, party_id, version, {"status": status}, event)
+        return await self._write(principal, party_id, version, {"status": status}, event, revoke=status != "active")
 
     async def _write(
-        self, principal: Principal, party_id: str, version: int | None, fields: dict[str, Any], event: str
+        self,
+        principal: Principal,
+        party_id: str,
+        version: int | None,
+        fields: dict[str, Any],
+        event: str,
+        revoke: bool = False,
     ) -> Out:
         async with db().transaction():
             row = await update_versioned(self.table, self.kind, principal.tenant_id, party_id, version, fields)
+            if revoke:
+                await revocation.revoke([f"party:{party_id}"])
             out = self.to_out(row)
             await emit(principal.tenant_id, event, out, **self._audience(party_id))
         return out

@@ -74,6 +74,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: the most open (unexpired, unordered) carts one key, and one client address, may hold
     storefront_max_open_carts_per_key: Annotated[int, Meta(ge=1, le=1_000_000)] = 2000
     storefront_max_open_carts_per_address: Annotated[int, Meta(ge=1, le=10_000)] = 5
+    #: the OAuth issuer (`iss` of tokens, base of /oauth/...): this gateway's public https URL.
+    #: Unset: the URL each request came to (development; tokens then work only at that URL)
+    oauth_issuer: Annotated[str, Meta(pattern=r"^https?://[^/?#]+(/[^?#]*)?$", max_length=512)] | None = None
+    #: lifetime of OAuth access tokens (JWTs), seconds
+    oauth_access_token_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 3600
+    #: lifetime of a refresh token (each use issues a new one), days
+    oauth_refresh_token_days: Annotated[int, Meta(ge=1, le=365)] = 30
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""
@@ -121,6 +128,12 @@ def _check(name: str, value: Any) -> None:
     """What a type cannot say."""
     if name == "trusted_proxies":
         _networks(str(value))
+    if name == "oauth_issuer":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(str(value))
+        if parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("an http issuer only on a loopback address")
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -159,6 +172,8 @@ def _expected(kind: msgspec.inspect.Type, name: str) -> str:
         return "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE[?sslmode=...]"
     if name == "redis_url":
         return "redis://HOST:PORT/DB, rediss://... or unix://PATH"
+    if name == "oauth_issuer":
+        return "the gateway's public URL, https://HOST[/PATH] (http only on a loopback address)"
     if isinstance(kind, msgspec.inspect.BoolType):
         return "true or false"
     if isinstance(kind, msgspec.inspect.LiteralType):

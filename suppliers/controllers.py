@@ -20,6 +20,7 @@ SupplierId = Annotated[str, PathParameter(pattern=pattern("sup"))]
 
 class SupplierController(Controller):
     path = "/v1/suppliers"
+    opt = {"scope_area": "parties"}  # OAuth scopes read:/write:parties (gateway.oauth.scopes)
     tags = ["suppliers"]
 
     @post(guards=[operator_only], responses=responses(409, 413, 422), summary="Create a supplier")

@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 
 from gateway import crypto
 from gateway.app import create_app
+from gateway.clock import utcnow
 from gateway.crypto import DecryptionError, KeyConfigError, Keyring, UnknownKeyError, row_context
 from gateway.ids import new_id
 from gateway.settings import Settings
@@ -318,6 +319,16 @@ async def test_keys_rotate_reencrypts_stored_rows_under_the_current_key(database
     already_token = current.encrypt_json(CUSTOMER, row_context(tenant_a, already, "customer"))
     await db().fetch("UPDATE orders SET customer = ? WHERE id = ?", already_token, already)
     erased = await _insert_order(tenant_a, None)
+    # an OAuth signing key's private half, sealed like consumer data (a retired row: no process loads it)
+    signing_kid = new_id("signing_key")
+    private = {"kty": "EC", "crv": "P-256", "d": "test"}
+    await db().fetch(
+        "INSERT INTO oauth_signing_keys (id, alg, public_jwk, private_jwk, status, created_at) "
+        "VALUES (?, 'ES256', '{}', ?, 'retired', ?)",
+        signing_kid,
+        old.encrypt_json(private, row_context("platform", signing_kid, "private_jwk")),
+        utcnow(),
+    )
     for tenant_id, order_id, _ in orders:  # before: only the old key opens them
         with pytest.raises(UnknownKeyError):
             current.decrypt(await _stored("orders", "customer", order_id), row_context(tenant_id, order_id, "customer"))
@@ -330,8 +341,11 @@ async def test_keys_rotate_reencrypts_stored_rows_under_the_current_key(database
     result = gateway("keys", "rotate", "--batch-size", "1", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == (
-        f"re-encrypted 4 rows under key {current.current_id} (orders.customer: 3, fulfilment_orders.pickup_code: 1)"
+        f"re-encrypted 5 rows under key {current.current_id} (orders.customer: 3, fulfilment_orders.pickup_code: 1, "
+        "oauth_signing_keys.private_jwk: 1)"
     )
+    sealed = await _stored("oauth_signing_keys", "private_jwk", signing_kid)
+    assert current.decrypt_json(sealed, row_context("platform", signing_kid, "private_jwk")) == private
 
     for tenant_id, order_id, customer in orders:  # after: the current key alone opens them
         token = await _stored("orders", "customer", order_id)

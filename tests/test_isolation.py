@@ -43,6 +43,7 @@ from channels.routing.schemas import PolicyIn
 from channels.routing.services import put_policy
 from gateway.clock import utcnow
 from gateway.demo import build_demo
+from gateway.oauth.scopes import ALL_SCOPES
 from gateway.storage import db
 from gateway.tenancy.services import create_tenant
 
@@ -249,7 +250,7 @@ def _string(schema: dict[str, Any]) -> str:
             "pattern" not in schema or re.search(schema["pattern"], value) is not None
         )
 
-    for candidate in ("probe", "x", "a.b", "0"):
+    for candidate in ("probe", "x", "a.b", "0", "probe" + "x" * max(low - 5, 0), "probe@example.com"):
         if fits(candidate):
             return candidate
     return find(st.from_regex(schema["pattern"], fullmatch=True), fits)
@@ -357,6 +358,7 @@ class World:
         self.demo = demo
         self.a_key: str = demo["operator_key"]
         self.b_key = other_key
+        self.b_token = ""
         self.a_readers = readers(demo)
         #: tenant C, another demo tenant: it shows which requests work with a tenant's own ids
         #: (and so is changed by that), then is the victim of B's requests with its ids
@@ -396,10 +398,22 @@ class World:
 
 
 def principals(demo: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(label, secret key, owner id) of every supplier and channel the demo hands out."""
+    """(label, credential, owner id) of every supplier and channel the demo hands out: secret
+    keys, and the OAuth access token of the channel's app (token principals are probed too)."""
     found = [(f"supplier {s['name']}", s["secret_key"], s["id"]) for s in demo["suppliers"]]
     found.append((f"channel {demo['channel']['name']}", demo["channel"]["secret_key"], demo["channel"]["id"]))
+    if demo["channel"].get("access_token"):
+        found.append((f"channel {demo['channel']['name']} (OAuth token)", demo["channel"]["access_token"], demo["channel"]["id"]))
     return found
+
+
+async def access_token(client: AsyncTestClient[Litestar], client_id: str, client_secret: str) -> str:
+    """A client-credentials token of an app (acting for the app's owner, with its scopes)."""
+    response = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
 
 
 @pytest.fixture(scope="module")
@@ -409,9 +423,21 @@ async def world(client: AsyncTestClient[Litestar]) -> World:
     demo = await build_demo()
     other = await create_tenant("Tenant B")
     third = await build_demo()
+    for world_demo in (demo, third):
+        oauth = world_demo["oauth"]
+        world_demo["channel"]["access_token"] = await access_token(client, oauth["client_id"], oauth["client_secret"])
     for tenant_id in (demo["tenant"]["id"], third["tenant"]["id"]):
         await _stop_the_clock(tenant_id)
-    return World(client, demo, other.operator_key, third)
+    world = World(client, demo, other.operator_key, third)
+    # B's operator app with every scope: a token reaches no further into A than B's key does
+    app = await client.post(
+        "/v1/oauth-clients",
+        json={"name": "B's app", "owner": {"type": "operator"}, "grant_types": ["client_credentials"], "scopes": list(ALL_SCOPES)},
+        headers=bearer(other.operator_key),
+    )
+    assert app.status_code == 201, app.text
+    world.b_token = await access_token(client, app.json()["client_id"], app.json()["client_secret"])
+    return world
 
 
 async def _stop_the_clock(tenant_id: str) -> None:
@@ -586,12 +612,13 @@ def _id_patterns(schema: Any) -> list[str]:
 @pytest.mark.parametrize("path", LISTINGS)
 async def test_no_listing_of_another_tenant_shows_its_ids(world: World, a_before: dict[str, Any], path: str) -> None:
     a_ids = set(await world.all_ids(a_before)) | {world.demo["tenant"]["id"]}
-    listed = await list_all(world.client, path, world.b_key)
-    assert listed is not None, f"B's operator may not list {path}"
-    leaked = sorted(a_ids & {item["id"] for item in listed})
-    assert not leaked, f"GET {path} as B lists objects of A: {leaked}"
-    response = await world.client.get(path, params={"limit": 200}, headers=bearer(world.b_key))
-    assert not [ident for ident in a_ids if ident in response.text], f"GET {path} as B mentions ids of A"
+    for label, key in (("B", world.b_key), ("B's OAuth token", world.b_token)):
+        listed = await list_all(world.client, path, key)
+        assert listed is not None, f"{label} may not list {path}"
+        leaked = sorted(a_ids & {item["id"] for item in listed})
+        assert not leaked, f"GET {path} as {label} lists objects of A: {leaked}"
+        response = await world.client.get(path, params={"limit": 200}, headers=bearer(key))
+        assert not [ident for ident in a_ids if ident in response.text], f"GET {path} as {label} mentions ids of A"
 
 
 @pytest.mark.parametrize(("method", "template"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

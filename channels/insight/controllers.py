@@ -23,6 +23,7 @@ from gateway.tenancy.principal import Principal
 class PerfectOrderController(Controller):
     path = "/v1/insight/perfect-orders"
     tags = ["insight"]
+    opt = {"scope_area": "statements"}  # OAuth scopes read:/write:statements (gateway.oauth.scopes)
 
     @get(guards=[operator_or_supplier], responses=responses(409), summary="Perfect order rate")
     async def list_perfect_orders(
@@ -134,6 +135,7 @@ async def _map(
 class CoverageController(Controller):
     path = "/v1/insight"
     tags = ["insight"]
+    opt = {"scope_area": "statements"}  # OAuth scopes read:/write:statements (gateway.oauth.scopes)
 
     @get("/coverage", guards=[operator_or_channel], responses=responses(404, 409), summary="Coverage map (GeoJSON)")
     async def get_coverage(
@@ -176,6 +178,7 @@ class CoverageController(Controller):
 class ReplenishmentController(Controller):
     path = "/v1/insight/replenishment"
     tags = ["insight"]
+    opt = {"scope_area": "statements"}  # OAuth scopes read:/write:statements (gateway.oauth.scopes)
 
     @get(guards=[operator_only], responses=responses(409), summary="Replenishment advice")
     async def get_replenishment(

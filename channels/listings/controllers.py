@@ -37,6 +37,7 @@ VersionCursor = Annotated[
 
 class ListingController(Controller):
     path = "/v1/listings"
+    opt = {"scope_area": "catalogue"}  # OAuth scopes read:/write:catalogue (gateway.oauth.scopes)
     # guards go on each handler, not on the controller: Litestar would also put a controller's
     # guards on the automatic OPTIONS handler, which runs without authentication
     tags = ["listings"]

@@ -34,6 +34,7 @@ ReferenceFilter = Annotated[
 
 class QuoteController(Controller):
     path = "/v1/quotes"
+    opt = {"scope_area": "orders"}  # OAuth scopes read:/write:orders (gateway.oauth.scopes)
     tags = ["orders"]
 
     @post(guards=[operator_or_channel], responses=responses(404, 409, 413, 422), summary="Create a quote")
@@ -76,6 +77,7 @@ class QuoteController(Controller):
 
 class OrderController(Controller):
     path = "/v1/orders"
+    opt = {"scope_area": "orders"}  # OAuth scopes read:/write:orders (gateway.oauth.scopes)
     tags = ["orders"]
 
     @post(guards=[operator_or_channel], responses=responses(404, 409, 413, 422), summary="Place an order")

@@ -16,6 +16,7 @@ from gateway.tenancy.auth import operator_only, principal_of
 
 class RoutingPolicyController(Controller):
     path = "/v1/routing-policy"
+    opt = {"scope_area": "orders"}  # OAuth scopes read:/write:orders (gateway.oauth.scopes)
     tags = ["routing"]
 
     @get(guards=[operator_only], responses=responses(), summary="The tenant's routing policy")

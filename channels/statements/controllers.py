@@ -83,6 +83,7 @@ def _line_out(row: dict[str, Any], party: services.Party | None) -> StatementLin
 class StatementController(Controller):
     path = "/v1/statements"
     tags = ["statements"]
+    opt = {"scope_area": "statements"}  # OAuth scopes read:/write:statements (gateway.oauth.scopes)
 
     @get(responses=responses(404, 409), summary="Statements")
     async def list_statements(
@@ -171,6 +172,7 @@ GroupBy = Annotated[
 class AttributionController(Controller):
     path = "/v1/insight/attribution"
     tags = ["insight"]
+    opt = {"scope_area": "statements"}  # OAuth scopes read:/write:statements (gateway.oauth.scopes)
 
     @get(responses=responses(409), summary="Per-store attribution")
     async def list_attribution(

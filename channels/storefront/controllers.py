@@ -90,6 +90,7 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
 class StorefrontController(Controller):
     path = "/v1/storefront"
     tags = ["storefront"]
+    opt = {"scope_area": "orders"}  # OAuth scopes read:/write:orders (gateway.oauth.scopes)
 
     @get(
         "/products",

@@ -37,6 +37,7 @@ def to_event(row: dict[str, Any]) -> EventOut:
 
 class EventController(Controller):
     path = "/v1/events"
+    opt = {"scope_area": "events"}  # OAuth scopes read:/write:events (gateway.oauth.scopes)
     tags = ["events"]
 
     @get(responses=responses(), summary="List events")

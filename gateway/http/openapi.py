@@ -19,6 +19,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Link,
+    OAuthFlow,
+    OAuthFlows,
     OpenAPI,
     OpenAPIResponse,
     OpenAPIType,
@@ -241,6 +243,26 @@ def operation_id(route_handler: Any, http_method: Any, path_components: Any) -> 
     return head + "".join(word.title() for word in rest)
 
 
+def _oauth2_scheme() -> SecurityScheme:
+    """OAuth 2.0 access tokens (gateway.oauth), sent as `Authorization: Bearer`; each operation
+    lists the scope it needs. Metadata: `/.well-known/oauth-authorization-server` (RFC 8414)."""
+    from gateway.oauth.scopes import SCOPE_DESCRIPTIONS
+
+    scopes = dict(SCOPE_DESCRIPTIONS)
+    token_url = "/oauth/token"  # noqa: S105 - a path, not a password
+    return SecurityScheme(
+        type="oauth2",
+        description="OAuth 2.0 access tokens (RFC 9068 JWTs). PKCE S256 is required for the authorization "
+        "code flow; refresh tokens rotate on every use. `write:` scopes imply `read:`.",
+        flows=OAuthFlows(
+            client_credentials=OAuthFlow(token_url=token_url, scopes=scopes),
+            authorization_code=OAuthFlow(
+                authorization_url="/oauth/authorize", token_url=token_url, refresh_url=token_url, scopes=scopes
+            ),
+        ),
+    )
+
+
 def openapi_config(version: str) -> OpenAPIConfig:
     return GatewayOpenAPIConfig(
         title="Open commerce gateway",
@@ -257,7 +279,8 @@ def openapi_config(version: str) -> OpenAPIConfig:
                     type="http",
                     scheme="bearer",
                     description="A secret key `sk_…`, a publishable key `pk_…` or an OAuth access token.",
-                )
+                ),
+                "oauth2": _oauth2_scheme(),
             }
         ),
         security=[{"bearerAuth": []}],

@@ -226,3 +226,14 @@ def db() -> Database:
     if _default is None:
         raise RuntimeError("no database configured: call gateway.storage.use() first")
     return _default
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """A UNIQUE index refused a row (another transaction took the value first), on either engine."""
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(error, sqlite3.IntegrityError):
+        return "UNIQUE" in str(error)
+    return isinstance(error, asyncpg.UniqueViolationError)

@@ -10,15 +10,20 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from gateway.http.cors import origin_allowed, request_origin
 from gateway.http.problems import ProblemError
-from gateway.tenancy.credentials import principal_for
+from gateway.oauth import scopes
+from gateway.oauth import tokens as access_tokens
+from gateway.oauth.config import issuer_of
+from gateway.oauth.tokens import looks_like_jwt
+from gateway.tenancy.credentials import looks_like_key, principal_for
 from gateway.tenancy.principal import Principal
 
 #: paths served without a credential
 PUBLIC_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$", "^/openapi", "^/docs"]
 
 
-def _unauthenticated(detail: str) -> ProblemError:
-    return ProblemError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="gateway"'})
+def _unauthenticated(detail: str, invalid: bool = False) -> ProblemError:
+    challenge = 'Bearer realm="gateway"' + (', error="invalid_token"' if invalid else "")
+    return ProblemError(401, detail, headers={"WWW-Authenticate": challenge})
 
 
 class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
@@ -29,12 +34,18 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("Malformed Authorization header: expected `Bearer <key>`")
-        principal = await principal_for(token.strip())
+        token = token.strip()
+        if looks_like_key(token):
+            principal = await principal_for(token)
+        else:  # an OAuth access token (gateway.oauth.tokens): verified locally, no query
+            principal = await access_tokens.verify(token, issuer_of(connection)) if looks_like_jwt(token) else None
         if principal is None:
-            raise _unauthenticated("Invalid, revoked or inactive credential")
+            raise _unauthenticated("Invalid, expired, revoked or inactive credential", invalid=True)
         if principal.key_kind == "publishable":
             _publishable_reaches(connection.scope.get("route_handler"))
             _from_allowed_origin(connection, principal)
+        elif principal.scopes is not None:
+            _token_reaches(connection, principal)
         return AuthenticationResult(user=principal, auth=principal.key_id)
 
 
@@ -60,6 +71,18 @@ def _from_allowed_origin(connection: ASGIConnection[Any, Any, Any, Any], princip
     else:
         detail = f"This publishable key is not allowed from {origin}: add the origin to the key's allowed_origins"
     raise ProblemError(403, detail, slug="origin-not-allowed")
+
+
+def _token_reaches(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """An access token reaches an operation only with the scope the operation declares
+    (gateway.oauth.scopes); 403 `insufficient_scope` otherwise (RFC 6750 §3.1)."""
+    handler = connection.scope.get("route_handler")
+    method = str(connection.scope.get("method", "GET"))
+    if handler is None or method == "OPTIONS":
+        return
+    needed = scopes.needed(handler, method)
+    if not principal.may(needed):
+        raise scopes.insufficient_scope(f"This operation needs the scope {needed}; the token has not got it", needed)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

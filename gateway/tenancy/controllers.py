@@ -33,6 +33,7 @@ KeyId = Annotated[str, PathParameter(pattern=pattern("key"))]
 
 class ApiKeyController(Controller):
     path = "/v1/api-keys"
+    opt = {"scope_area": "credentials"}  # OAuth scopes read:/write:credentials (gateway.oauth.scopes)
     tags = ["api-keys"]
 
     @post(responses=responses(404, 409, 413, 422), summary="Create an API key")

@@ -12,6 +12,7 @@ from gateway.events.services import emit
 from gateway.http.cors import is_localhost_wildcard
 from gateway.http.problems import FieldError, ProblemError, not_found
 from gateway.ids import new_id
+from gateway.oauth.scopes import insufficient_scope
 from gateway.records import get_one, insert_row, json_value, list_page, narrowed, update_versioned
 from gateway.storage import db
 from gateway.tenancy import credentials, origins
@@ -84,11 +85,12 @@ async def _insert_key(
     return row, secret
 
 
-async def _check_owner(principal: Principal, owner_type: OwnerType, owner_id: str | None) -> None:
+async def check_owner(principal: Principal, owner_type: OwnerType, owner_id: str | None, what: str = "keys") -> None:
     """The schema already ensures an operator has no id and a party has one; here: may the
-    caller act for that owner, and does the owner exist in the caller's tenant?"""
+    caller act for that owner, and does the owner exist in the caller's tenant? (Also for
+    users and OAuth clients, which belong to an owner the same way.)"""
     if not principal.is_operator and (principal.type != owner_type or principal.owner_id != owner_id):
-        raise ProblemError(403, "A supplier or channel may create keys only for itself")
+        raise ProblemError(403, f"A supplier or channel may create {what} only for itself")
     if owner_type == "operator" or owner_id is None:
         return
     table = Supplier if owner_type == "supplier" else Channel
@@ -122,7 +124,9 @@ def _checked_origins(kind: str, allowed: list[str], allow_localhost: bool) -> li
 async def create(principal: Principal, body: ApiKeyCreate, allow_localhost: bool = False) -> ApiKeyCreated:
     owner_type: OwnerType = body.owner.__struct_config__.tag  # type: ignore[assignment]
     allowed = _checked_origins(body.kind, body.allowed_origins, allow_localhost)
-    await _check_owner(principal, owner_type, body.owner.id)
+    await check_owner(principal, owner_type, body.owner.id)
+    if body.kind == "secret" and not principal.covers(None):
+        raise insufficient_scope("a secret key carries every scope: only a credential with every scope may create one")
     async with db().transaction():
         row, secret = await _insert_key(
             principal.tenant_id, owner_type, body.owner.id, body.kind, body.name, allowed

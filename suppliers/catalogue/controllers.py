@@ -61,6 +61,7 @@ VariantId = Annotated[str, PathParameter(pattern=pattern("var"))]
 
 class ProductController(Controller):
     path = "/v1/products"
+    opt = {"scope_area": "catalogue"}  # OAuth scopes read:/write:catalogue (gateway.oauth.scopes)
     tags = ["catalogue"]
 
     @post(guards=[operator_or_supplier], responses=responses(409, 413, 422), summary="Create a product")
@@ -186,6 +187,7 @@ class ProductController(Controller):
 
 class VariantController(Controller):
     path = "/v1/variants"
+    opt = {"scope_area": "catalogue"}  # OAuth scopes read:/write:catalogue (gateway.oauth.scopes)
     tags = ["catalogue"]
 
     @get(responses=responses(), summary="List variants")

@@ -45,6 +45,7 @@ _TRANSITION: dict[str, Any] = {
 
 class FulfilmentOrderController(Controller):
     path = "/v1/fulfilment-orders"
+    opt = {"scope_area": "fulfilment"}  # OAuth scopes read:/write:fulfilment (gateway.oauth.scopes)
     tags = ["fulfilment"]
 
     @get(guards=[operator_or_supplier], responses=responses(), summary="List fulfilment orders")
@@ -124,6 +125,7 @@ PICKUP_CODES = Lockout("pickup-verify")
 
 class PickupController(Controller):
     path = "/v1/pickups"
+    opt = {"scope_area": "fulfilment"}  # OAuth scopes read:/write:fulfilment (gateway.oauth.scopes)
     tags = ["fulfilment"]
 
     @post(
@@ -157,6 +159,7 @@ class PickupController(Controller):
 
 class ScorecardController(Controller):
     path = "/v1/suppliers/{supplier_id:str}/scorecard"
+    opt = {"scope_area": "fulfilment"}  # OAuth scopes read:/write:fulfilment (gateway.oauth.scopes)
     tags = ["fulfilment"]
 
     @get(responses=responses(404), summary="A supplier's scorecard")

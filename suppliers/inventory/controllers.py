@@ -49,6 +49,7 @@ def _convert(kind: type[Any]) -> Any:
 
 class InventoryController(Controller):
     path = "/v1/inventory"
+    opt = {"scope_area": "inventory"}  # OAuth scopes read:/write:inventory (gateway.oauth.scopes)
     tags = ["inventory"]
     guards = [operator_or_supplier]
 

@@ -32,6 +32,7 @@ SupplierFilter = Annotated[
 
 class LocationController(Controller):
     path = "/v1/locations"
+    opt = {"scope_area": "locations"}  # OAuth scopes read:/write:locations (gateway.oauth.scopes)
     # guards go on each handler, not on the controller: Litestar would also put a controller's
     # guards on the automatic OPTIONS handler, which runs without authentication
     tags = ["locations"]

@@ -29,6 +29,7 @@ SkuFilter = Annotated[
 
 class OfferController(Controller):
     path = "/v1/offers"
+    opt = {"scope_area": "catalogue"}  # OAuth scopes read:/write:catalogue (gateway.oauth.scopes)
     # guards go on each handler, not on the controller: Litestar would also put a controller's
     # guards on the automatic OPTIONS handler, which runs without authentication
     tags = ["offers"]
