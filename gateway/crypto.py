@@ -419,6 +419,8 @@ class EncryptedColumn:
 ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("orders", "customer", "customer"),
     EncryptedColumn("fulfilment_orders", "pickup_code", "pickup_code"),
+    EncryptedColumn("webhook_endpoints", "secret", "secret"),
+    EncryptedColumn("webhook_endpoints", "previous_secret", "previous_secret"),
 )
 
 

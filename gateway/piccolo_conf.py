@@ -12,6 +12,7 @@ DB = storage.current_engine() or storage.make_engine(Settings.from_env())
 APPS = [
     "gateway.piccolo_app",
     "gateway.background.piccolo_app",
+    "gateway.webhooks.piccolo_app",
     "suppliers.piccolo_app",
     "suppliers.catalogue.piccolo_app",
     "suppliers.locations.piccolo_app",

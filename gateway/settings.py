@@ -65,6 +65,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_keys: str | None = None
     #: the key of blind indexes (lookups by HMAC of a value); never rotated with `data_keys`
     index_key: str | None = None
+    #: allow webhook endpoints on `http` and loopback addresses (development and tests only)
+    webhooks_allow_insecure: bool = False
+    #: waits after successive failed webhook attempts, e.g. `5s,5m,30m,2h`; unset: the default
+    #: (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: ten attempts over 75 hours)
+    webhooks_retry_schedule: Annotated[str, Meta(max_length=1000)] | None = None
+    #: a webhook endpoint is disabled after this many deliveries dead-lettered in a row
+    webhooks_disable_after: Annotated[int, Meta(ge=1, le=1_000_000)] = 10
+    #: how long one webhook attempt may take (connect, send, answer)
+    webhooks_timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0
+    #: webhook attempts in flight per process, and per endpoint within a process
+    webhooks_concurrency: Annotated[int, Meta(ge=1, le=10_000)] = 64
+    webhooks_endpoint_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 8
+    #: how often an idle delivery worker looks for new events and due retries
+    webhooks_poll_seconds: Annotated[float, Meta(ge=0.01, le=60)] = 0.2
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""
@@ -112,6 +126,10 @@ def _check(name: str, value: Any) -> None:
     """What a type cannot say."""
     if name == "trusted_proxies":
         _networks(str(value))
+    if name == "webhooks_retry_schedule":
+        from gateway.webhooks.schedule import parse
+
+        parse(str(value))
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -148,6 +166,8 @@ def _expected(kind: msgspec.inspect.Type, name: str) -> str:
         return "comma-separated IP addresses or networks (10.0.0.0/8, 192.0.2.7)"
     if name == "database_url":
         return "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE[?sslmode=...]"
+    if name == "webhooks_retry_schedule":
+        return "comma-separated durations such as 5s,5m,30m,2h,1d"
     if name == "redis_url":
         return "redis://HOST:PORT/DB, rediss://... or unix://PATH"
     if isinstance(kind, msgspec.inspect.BoolType):

@@ -76,7 +76,7 @@ async def _insert_key(
     return row, secret
 
 
-async def _check_owner(principal: Principal, owner_type: OwnerType, owner_id: str | None) -> None:
+async def check_owner(principal: Principal, owner_type: OwnerType, owner_id: str | None) -> None:
     """The schema already ensures an operator has no id and a party has one; here: may the
     caller act for that owner, and does the owner exist in the caller's tenant?"""
     if not principal.is_operator and (principal.type != owner_type or principal.owner_id != owner_id):
@@ -91,7 +91,7 @@ async def _check_owner(principal: Principal, owner_type: OwnerType, owner_id: st
 
 async def create(principal: Principal, body: ApiKeyCreate) -> ApiKeyCreated:
     owner_type: OwnerType = body.owner.__struct_config__.tag  # type: ignore[assignment]
-    await _check_owner(principal, owner_type, body.owner.id)
+    await check_owner(principal, owner_type, body.owner.id)
     async with db().transaction():
         row, secret = await _insert_key(principal.tenant_id, owner_type, body.owner.id, body.kind, body.name)
         out = to_out(row)

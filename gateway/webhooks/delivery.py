@@ -1,0 +1,352 @@
+"""The delivery worker: claim due deliveries, POST them signed, record what happened.
+
+Any number of processes run it against one database. A claim (one short transaction) picks
+due deliveries with `SKIP LOCKED` on PostgreSQL (SQLite's write lock makes the claimer the only
+writer), stamps them with a claim token and pushes their `next_attempt_at` out by a lease
+longer than any attempt can take: while one process sends a delivery no other can claim it,
+and if that process dies the delivery is simply due again when the lease ends. Each outcome is
+written only where the claim is still the one that sent it.
+
+A process keeps at most `concurrency` attempts in flight, at most `endpoint_concurrency` per
+endpoint; a claim skips endpoints that are full, so one slow receiver cannot hold up the rest.
+Outcomes are written in batches (one transaction for many attempts). Pure decisions live in
+`decide` (what an answer means) and `pick` (which due deliveries to take).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import msgspec
+
+from gateway.clock import utcnow
+from gateway.events.services import to_event
+from gateway.ids import new_id
+from gateway.storage import db
+from gateway.webhooks import metrics, schedule, services
+from gateway.webhooks.config import WebhookConfig
+from gateway.webhooks.fanout import BATCH, fan_out
+from gateway.webhooks.sender import Answer, post, signing_keys
+from gateway.webhooks.ssrf import guarded_client
+
+log = logging.getLogger("gateway.webhooks")
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery with what it takes to send it."""
+
+    delivery_id: str
+    claim: str
+    tenant_id: str
+    endpoint_id: str
+    endpoint_enabled: bool
+    url: str
+    keys: tuple[bytes, ...]
+    event_id: str
+    event_created_at: datetime
+    body: bytes
+    failures: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # succeeded | failed | gone | refused
+    status: str  # the delivery's next status: pending | succeeded | dead
+    failures: int
+    next_attempt_at: datetime | None
+
+
+@dataclass
+class Result:
+    job: Job
+    answer: Answer
+    decision: Decision
+    at: datetime
+    delivered: datetime = field(default_factory=utcnow)
+
+
+def decide(answer: Answer, failures: int, plan: Sequence[float], now: datetime, asked: float | None = None) -> Decision:
+    """What an answer means for the delivery, pure: any 2xx succeeds; 410 Gone dead-letters it
+    (and disables the endpoint); anything else is a failure retried on the schedule (honouring
+    `asked`, the seconds of a 429/503's Retry-After) until the schedule is spent."""
+    code = answer.status_code
+    if code is not None and 200 <= code < 300:
+        return Decision("succeeded", "succeeded", 0, None)
+    if code == 410:
+        return Decision("gone", "dead", failures + 1, None)
+    outcome = "refused" if answer.refused else "failed"
+    delay = schedule.next_delay(failures + 1, plan, asked if code in (429, 503) else None)
+    if delay is None:
+        return Decision(outcome, "dead", failures + 1, None)
+    return Decision(outcome, "pending", failures + 1, now + timedelta(seconds=delay))
+
+
+def pick(due: Sequence[dict[str, Any]], busy: dict[str, int], per_endpoint: int, limit: int) -> list[str]:
+    """Which due deliveries (oldest first) to claim: at most `limit`, and no endpoint beyond
+    `per_endpoint` counting those already in flight (`busy`), pure."""
+    taken = dict(busy)
+    chosen: list[str] = []
+    for row in due:
+        if len(chosen) >= limit:
+            break
+        count = taken.get(row["endpoint_id"], 0)
+        if count < per_endpoint:
+            taken[row["endpoint_id"]] = count + 1
+            chosen.append(row["id"])
+    return chosen
+
+
+# -- claiming ---------------------------------------------------------------------------------
+
+
+async def claim(config: WebhookConfig, limit: int, busy: dict[str, int]) -> list[Job]:
+    """Claim up to `limit` due deliveries for this process, leaving out endpoints that `busy`
+    (this process's attempts in flight per endpoint) shows full."""
+    database = db()
+    now = utcnow()
+    token = secrets.token_hex(8)
+    full = [endpoint for endpoint, count in busy.items() if count >= config.endpoint_concurrency]
+    sql = "SELECT id, endpoint_id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
+    if full:
+        sql += f" AND endpoint_id NOT IN ({', '.join('?' for _ in full)})"
+    sql += f" ORDER BY next_attempt_at LIMIT ?{database.skip_locked_sql}"
+    async with database.transaction():
+        due = await database.fetch(sql, now, *full, limit * 4)
+        chosen = pick(due, busy, config.endpoint_concurrency, limit)
+        if not chosen:
+            return []
+        await database.fetch(
+            f"UPDATE webhook_deliveries SET claim = ?, next_attempt_at = ? WHERE id IN ({', '.join('?' for _ in chosen)})",
+            token,
+            now + timedelta(seconds=config.lease),
+            *chosen,
+        )
+    rows = await database.fetch(
+        "SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.failures, e.url, e.status AS endpoint_status, "
+        "e.secret, e.previous_secret, e.previous_secret_expires_at, v.type, v.data, v.created_at "
+        "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+        "JOIN events v ON v.id = d.event_id WHERE d.claim = ?",
+        token,
+    )
+    jobs = []
+    for row in rows:
+        event = to_event(
+            {"id": row["event_id"], "type": row["type"], "data": row["data"], "created_at": row["created_at"]}
+        )
+        jobs.append(
+            Job(
+                delivery_id=row["id"],
+                claim=token,
+                tenant_id=row["tenant_id"],
+                endpoint_id=row["endpoint_id"],
+                endpoint_enabled=row["endpoint_status"] == "enabled",
+                url=row["url"],
+                keys=signing_keys(row, now),
+                event_id=row["event_id"],
+                event_created_at=event.created_at,
+                body=_encoder.encode(event),
+                failures=row["failures"],
+            )
+        )
+    return jobs
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
+async def attempt(client: httpx.AsyncClient, config: WebhookConfig, job: Job) -> Result:
+    at = utcnow()
+    if not job.endpoint_enabled:  # disabled after the claim was made: nothing is sent
+        answer = Answer(error="endpoint disabled")
+        return Result(job, answer, Decision("refused", "dead", job.failures, None), at)
+    answer = await post(client, job.url, job.event_id, job.body, job.keys, config.timeout)
+    now = utcnow()
+    decision = decide(answer, job.failures, config.schedule, now, schedule.retry_after(answer.retry_after, now))
+    return Result(job, answer, decision, at, now)
+
+
+# -- recording --------------------------------------------------------------------------------
+
+
+async def record(results: Sequence[Result], config: WebhookConfig) -> None:
+    """Write a batch of outcomes in one transaction: an attempt row each, the delivery's new
+    state (only where this claim still holds it), and what they mean for their endpoints."""
+    if not results:
+        return
+    database = db()
+    now = utcnow()
+    async with database.transaction():
+        sent = [r for r in results if r.job.endpoint_enabled]
+        await database.execute_many(
+            "INSERT INTO webhook_attempts (id, tenant_id, endpoint_id, delivery_id, event_id, outcome, status_code, "
+            "latency_ms, response_excerpt, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    new_id("wha"),
+                    r.job.tenant_id,
+                    r.job.endpoint_id,
+                    r.job.delivery_id,
+                    r.job.event_id,
+                    r.decision.outcome,
+                    r.answer.status_code,
+                    r.answer.latency_ms,
+                    r.answer.excerpt,
+                    r.answer.error,
+                    r.at,
+                )
+                for r in sent
+            ],
+        )
+        await database.execute_many(
+            "UPDATE webhook_deliveries SET status = ?, attempts = attempts + ?, failures = ?, "
+            "next_attempt_at = COALESCE(?, next_attempt_at), claim = NULL, last_attempt_at = COALESCE(?, last_attempt_at), "
+            "last_status_code = COALESCE(?, last_status_code), last_error = ?, updated_at = ?, finished_at = ? "
+            "WHERE id = ? AND claim = ?",
+            [
+                (
+                    r.decision.status,
+                    1 if r.job.endpoint_enabled else 0,
+                    r.decision.failures,
+                    r.decision.next_attempt_at,
+                    r.at if r.job.endpoint_enabled else None,
+                    r.answer.status_code,
+                    r.answer.error,
+                    now,
+                    None if r.decision.status == "pending" else now,
+                    r.job.delivery_id,
+                    r.job.claim,
+                )
+                for r in results
+            ],
+        )
+        await services.after_attempts(
+            [(r.job.tenant_id, r.job.endpoint_id, r.decision.outcome, r.decision.status) for r in sent], config, now
+        )
+    for r in sent:
+        metrics.observe(r.decision.outcome, r.decision.status, (r.delivered - r.job.event_created_at).total_seconds())
+
+
+# -- the loop ---------------------------------------------------------------------------------
+
+
+class Worker:
+    """One process's delivery loop: fan out, claim what it has room for, send, record.
+
+    `drain()` works until nothing is left to do right now (the background job calls it at every
+    tick); the HTTP client and its kept-alive connections live on between ticks."""
+
+    def __init__(self, config: WebhookConfig) -> None:
+        self.config = config
+        self.busy: dict[str, int] = {}
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.results: list[Result] = []
+        self.wake = asyncio.Event()
+        self._client: httpx.AsyncClient | None = None
+
+    async def drain(self) -> int:
+        """Deliver until there is nothing due and nothing in flight; the attempts made. Cancelled
+        (shutdown), it abandons the attempts in flight: their claims lapse and another worker
+        sends them again (at least once)."""
+        if self._client is None:
+            self._client = guarded_client(
+                self.config.allow_insecure, httpx.Timeout(self.config.timeout), self.config.concurrency
+            )
+        made = 0
+        try:
+            while True:
+                self.wake.clear()
+                more, started = await self.step()
+                made += started
+                if self.results:
+                    await self.flush()
+                    more = True
+                if more:
+                    continue
+                if not self.in_flight:
+                    return made
+                try:
+                    async with asyncio.timeout(self.config.poll):
+                        await self.wake.wait()
+                except TimeoutError:
+                    pass
+        except asyncio.CancelledError:
+            for task in list(self.in_flight):
+                task.cancel()
+            client, self._client = self._client, None
+            await client.aclose()
+            raise
+
+    async def step(self) -> tuple[bool, int]:
+        """One round: (whether there may be more to do at once, attempts started)."""
+        read = 0
+        try:
+            read = await fan_out()
+        except Exception:
+            log.warning("webhook fan-out failed", exc_info=True)
+        room = self.config.concurrency - len(self.in_flight)
+        jobs: list[Job] = []
+        if room > 0:
+            try:
+                jobs = await claim(self.config, room, self.busy)
+            except Exception:
+                log.warning("claiming webhook deliveries failed", exc_info=True)
+        for job in jobs:
+            self._start(job)
+        more = read >= BATCH or (len(jobs) > 0 and len(self.in_flight) < self.config.concurrency)
+        return more, len(jobs)
+
+    def _start(self, job: Job) -> None:
+        assert self._client is not None
+        self.busy[job.endpoint_id] = self.busy.get(job.endpoint_id, 0) + 1
+        task = asyncio.create_task(self._attempt(self._client, job))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
+        try:
+            self.results.append(await attempt(client, self.config, job))
+        finally:
+            left = self.busy.get(job.endpoint_id, 1) - 1
+            if left > 0:
+                self.busy[job.endpoint_id] = left
+            else:
+                self.busy.pop(job.endpoint_id, None)
+            self.wake.set()
+
+    async def flush(self) -> None:
+        """Record the outcomes gathered so far (one transaction), retrying while the database
+        refuses: an outcome lost here would only mean one more attempt once its claim lapses."""
+        batch, self.results = self.results, []
+        while True:
+            try:
+                await record(batch, self.config)
+                return
+            except Exception:
+                log.warning("recording webhook attempts failed; retrying", exc_info=True)
+                await asyncio.sleep(1)
+
+
+async def deliver_once(config: WebhookConfig, client: httpx.AsyncClient | None = None) -> int:
+    """One round without the loop (tests, the CLI): fan out everything, send what is due now,
+    record it; the number of attempts made."""
+    while await fan_out() >= BATCH:
+        pass
+    own = client is None
+    client = client or guarded_client(config.allow_insecure, httpx.Timeout(config.timeout), config.concurrency)
+    try:
+        jobs = await claim(config, config.concurrency, {})
+        results = await asyncio.gather(*(attempt(client, config, job) for job in jobs))
+        await record(results, config)
+        return len(jobs)
+    finally:
+        if own:
+            await client.aclose()
