@@ -11,6 +11,7 @@ from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
 from gateway.tenancy.schemas import ApiKeyCreate, ChannelOwner, SupplierOwner
+from gateway.webhooks import demo as webhooks_demo
 from suppliers.catalogue import demo as catalogue_demo
 from suppliers.inventory import demo as inventory_demo
 from suppliers.locations import demo as locations_demo
@@ -54,7 +55,15 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
         principal, ApiKeyCreate(owner=ChannelOwner(id=channel.id), kind="publishable", name="demo widget")
     )
     world: dict[str, Any] = {"tenant_id": created.tenant.id, "suppliers": suppliers, "channel_id": channel.id}
-    for area in (catalogue_demo, locations_demo, offers_demo, listings_demo, inventory_demo, orders_demo):
+    for area in (
+        catalogue_demo,
+        locations_demo,
+        offers_demo,
+        listings_demo,
+        inventory_demo,
+        orders_demo,
+        webhooks_demo,
+    ):
         await area.seed(principal, world)
 
     summary: dict[str, Any] = {

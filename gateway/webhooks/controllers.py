@@ -18,6 +18,7 @@ from gateway.tenancy.auth import principal_of
 from gateway.tenancy.schemas import OWNER_ID_PATTERN, OwnerId
 from gateway.webhooks import services
 from gateway.webhooks.schemas import (
+    AttemptOutcome,
     AttemptPage,
     DeliveryPage,
     DeliveryStatus,
@@ -37,6 +38,17 @@ from gateway.webhooks.schemas import (
 )
 
 EndpointId = Annotated[str, PathParameter(pattern=pattern("whe"))]
+#: the cursor of an endpoint's own lists: opaque (the previous page's `next_cursor`); the path
+#: already confines the list to one endpoint
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        name="after",
+        max_length=64,
+        pattern=r"^[0-9a-z_]+$",
+        description="Return items after this cursor (the previous page's `next_cursor`).",
+    ),
+]
 
 
 class WebhookEndpointController(Controller):
@@ -154,16 +166,13 @@ class WebhookEndpointController(Controller):
         request: Request[Any, Any, Any],
         endpoint_id: EndpointId,
         limit: Limit = DEFAULT_LIMIT,
-        after: after_param("whd") = None,  # type: ignore[valid-type]
+        after: Cursor = None,
         status: FromQuery[DeliveryStatus | None] = None,
         event_type: Annotated[EventType | None, QueryParameter(name="event_type")] = None,
-        event_id: Annotated[str | None, QueryParameter(name="event_id", pattern=pattern("evt"))] = None,
     ) -> DeliveryPage:
         """One delivery per event sent to the endpoint, oldest first: `pending` (due or waiting
         for a retry), `succeeded`, or `dead` (its retries ran out; redeliver it)."""
-        rows = await services.list_deliveries(
-            principal_of(request), endpoint_id, limit, after, status, event_type, event_id
-        )
+        rows = await services.list_deliveries(principal_of(request), endpoint_id, limit, after, status, event_type)
         return make_page(DeliveryPage, rows, limit, services.delivery_out)
 
     @get("/{endpoint_id:str}/attempts", responses=responses(404), summary="List a webhook endpoint's attempts")
@@ -172,13 +181,12 @@ class WebhookEndpointController(Controller):
         request: Request[Any, Any, Any],
         endpoint_id: EndpointId,
         limit: Limit = DEFAULT_LIMIT,
-        after: after_param("wha") = None,  # type: ignore[valid-type]
-        delivery_id: Annotated[str | None, QueryParameter(name="delivery_id", pattern=pattern("whd"))] = None,
-        event_id: Annotated[str | None, QueryParameter(name="event_id", pattern=pattern("evt"))] = None,
+        after: Cursor = None,
+        outcome: FromQuery[AttemptOutcome | None] = None,
     ) -> AttemptPage:
         """Every HTTP request made to the endpoint, oldest first, with the status, latency and the
         first bytes of the answer."""
-        rows = await services.list_attempts(principal_of(request), endpoint_id, limit, after, delivery_id, event_id)
+        rows = await services.list_attempts(principal_of(request), endpoint_id, limit, after, outcome)
         return make_page(AttemptPage, rows, limit, services.attempt_out)
 
     @post(

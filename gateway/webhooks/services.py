@@ -294,30 +294,22 @@ async def list_deliveries(
     after: str | None,
     status: str | None,
     event_type: str | None,
-    event_id: str | None,
 ) -> list[dict[str, Any]]:
     await _endpoint(principal, endpoint_id)
     filters: Filters = {"endpoint_id": endpoint_id}
-    for column, value in (("status", status), ("event_type", event_type), ("event_id", event_id)):
+    for column, value in (("status", status), ("event_type", event_type)):
         if value is not None:
             filters[column] = value
     return await list_page(WebhookDelivery, principal.tenant_id, limit, after, filters)
 
 
 async def list_attempts(
-    principal: Principal,
-    endpoint_id: str,
-    limit: int,
-    after: str | None,
-    delivery_id: str | None,
-    event_id: str | None,
+    principal: Principal, endpoint_id: str, limit: int, after: str | None, outcome: str | None
 ) -> list[dict[str, Any]]:
     await _endpoint(principal, endpoint_id)
     filters: Filters = {"endpoint_id": endpoint_id}
-    if delivery_id is not None:
-        filters["delivery_id"] = delivery_id
-    if event_id is not None:
-        filters["event_id"] = event_id
+    if outcome is not None:
+        filters["outcome"] = outcome
     return await list_page(WebhookAttempt, principal.tenant_id, limit, after, filters)
 
 
