@@ -313,7 +313,8 @@ class Worker:
 
     async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
         try:
-            self.results.append(await attempt(client, self.config, job))
+            result = await attempt(client, self.config, job)
+            self.results.append(result)  # after the await: `flush` swaps the list meanwhile
         finally:
             left = self.busy.get(job.endpoint_id, 1) - 1
             if left > 0:
