@@ -78,7 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhooks_concurrency: Annotated[int, Meta(ge=1, le=10_000)] = 64
     webhooks_endpoint_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 8
     #: how often an idle delivery worker looks for new events and due retries
-    webhooks_poll_seconds: Annotated[float, Meta(ge=0.01, le=60)] = 0.2
+    webhooks_poll_seconds: Annotated[float, Meta(ge=0.01, le=60)] = 0.1
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""

@@ -50,7 +50,10 @@ class Receiver:
             protocol_version = "HTTP/1.1"  # keep-alive: the gateway reuses connections
 
             def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing was delivered
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 ident = headers.get("webhook-id", "")
                 with receiver._lock:

@@ -16,7 +16,7 @@ class WebhookConfig:
     timeout: float = 10.0
     concurrency: int = 64
     endpoint_concurrency: int = 8
-    poll: float = 0.2
+    poll: float = 0.1
 
     @property
     def lease(self) -> float:

@@ -108,20 +108,30 @@ def pick(due: Sequence[dict[str, Any]], busy: dict[str, int], per_endpoint: int,
 # -- claiming ---------------------------------------------------------------------------------
 
 
-async def claim(config: WebhookConfig, limit: int, busy: dict[str, int]) -> list[Job]:
-    """Claim up to `limit` due deliveries for this process, leaving out endpoints that `busy`
-    (this process's attempts in flight per endpoint) shows full."""
+async def claim(
+    config: WebhookConfig,
+    limit: int,
+    busy: dict[str, int],
+    per_endpoint: int | None = None,
+    skip_full: bool = True,
+) -> list[Job]:
+    """Claim up to `limit` due deliveries for this process, oldest first, at most `per_endpoint`
+    per endpoint counting those `busy` shows this process holds already. With `skip_full` the
+    query passes over endpoints at their share (so one backlogged receiver cannot hide the
+    others, at the price of scanning its backlog); without, it reads a short window of the
+    oldest due deliveries and takes what fits."""
     database = db()
     now = utcnow()
     token = secrets.token_hex(8)
-    full = [endpoint for endpoint, count in busy.items() if count >= config.endpoint_concurrency]
+    share = per_endpoint or config.endpoint_concurrency
+    full = [endpoint for endpoint, count in busy.items() if count >= share] if skip_full else []
     sql = "SELECT id, endpoint_id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
     if full:
         sql += f" AND endpoint_id NOT IN ({', '.join('?' for _ in full)})"
     sql += f" ORDER BY next_attempt_at LIMIT ?{database.skip_locked_sql}"
     async with database.transaction():
         due = await database.fetch(sql, now, *full, limit * 4)
-        chosen = pick(due, busy, config.endpoint_concurrency, limit)
+        chosen = pick(due, busy, share, limit)
         if not chosen:
             return []
         await database.fetch(
@@ -241,16 +251,34 @@ async def record(results: Sequence[Result], config: WebhookConfig) -> None:
 class Worker:
     """One process's delivery loop: fan out, claim what it has room for, send, record.
 
+    Each endpoint may have `endpoint_concurrency` attempts in flight and as many again claimed
+    and waiting their turn here, so that as one attempt ends the next starts without a round
+    trip to the database; claims, fan-outs and records are then batches, not one per delivery.
+    A waiting delivery starts within one attempt's time, well inside its lease.
+
     `drain()` works until nothing is left to do right now (the background job calls it at every
     tick); the HTTP client and its kept-alive connections live on between ticks."""
 
+    #: the loop's pace while attempts are in flight: outcomes and free room gather meanwhile
+    PACE = 0.002
+    #: how often a busy worker looks for new events (an idle one: every poll)
+    FAN_OUT_EVERY = 0.02
+
     def __init__(self, config: WebhookConfig) -> None:
         self.config = config
+        #: claimed and not yet recorded, per endpoint (in flight or waiting for a turn)
         self.busy: dict[str, int] = {}
+        self.turns: dict[str, asyncio.Semaphore] = {}
         self.in_flight: set[asyncio.Task[None]] = set()
         self.results: list[Result] = []
         self.wake = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
+        self._fanned_at = 0.0
+        self._looked_past_at = 0.0
+
+    @property
+    def capacity(self) -> int:
+        return 2 * self.config.concurrency
 
     async def drain(self) -> int:
         """Deliver until there is nothing due and nothing in flight; the attempts made. Cancelled
@@ -269,15 +297,16 @@ class Worker:
                 if self.results:
                     await self.flush()
                     more = True
-                if more:
-                    continue
-                if not self.in_flight:
+                if not self.in_flight and not more:
                     return made
-                try:
-                    async with asyncio.timeout(self.config.poll):
-                        await self.wake.wait()
-                except TimeoutError:
-                    pass
+                if self.in_flight:
+                    await asyncio.sleep(self.PACE)
+                if not more:
+                    try:
+                        async with asyncio.timeout(self.config.poll):
+                            await self.wake.wait()
+                    except TimeoutError:
+                        pass
         except asyncio.CancelledError:
             for task in list(self.in_flight):
                 task.cancel()
@@ -288,32 +317,46 @@ class Worker:
     async def step(self) -> tuple[bool, int]:
         """One round: (whether there may be more to do at once, attempts started)."""
         read = 0
-        try:
-            read = await fan_out()
-        except Exception:
-            log.warning("webhook fan-out failed", exc_info=True)
-        room = self.config.concurrency - len(self.in_flight)
-        jobs: list[Job] = []
-        if room > 0:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._fanned_at >= self.FAN_OUT_EVERY or not self.in_flight:
             try:
-                jobs = await claim(self.config, room, self.busy)
+                read = await fan_out()
+                self._fanned_at = 0.0 if read >= BATCH else loop.time()
+            except Exception:
+                log.warning("webhook fan-out failed", exc_info=True)
+        room = self.capacity - len(self.in_flight)
+        jobs: list[Job] = []
+        # claim when an endpoint has used up half of what it holds (so claims come in batches,
+        # not one per finished attempt), and now and then look past the endpoints that are full
+        hungry = not self.busy or any(count <= self.config.endpoint_concurrency for count in self.busy.values())
+        look_past = loop.time() - self._looked_past_at >= self.config.poll
+        if room > 0 and (hungry or look_past):
+            try:
+                jobs = await claim(
+                    self.config, room, self.busy, 2 * self.config.endpoint_concurrency, skip_full=look_past
+                )
+                if look_past:
+                    self._looked_past_at = loop.time()
             except Exception:
                 log.warning("claiming webhook deliveries failed", exc_info=True)
         for job in jobs:
             self._start(job)
-        more = read >= BATCH or (len(jobs) > 0 and len(self.in_flight) < self.config.concurrency)
+        more = read >= BATCH or (len(jobs) > 0 and len(self.in_flight) < self.capacity)
         return more, len(jobs)
 
     def _start(self, job: Job) -> None:
         assert self._client is not None
         self.busy[job.endpoint_id] = self.busy.get(job.endpoint_id, 0) + 1
-        task = asyncio.create_task(self._attempt(self._client, job))
+        if job.endpoint_id not in self.turns:
+            self.turns[job.endpoint_id] = asyncio.Semaphore(self.config.endpoint_concurrency)
+        task = asyncio.create_task(self._attempt(self._client, job, self.turns[job.endpoint_id]))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
 
-    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
+    async def _attempt(self, client: httpx.AsyncClient, job: Job, turn: asyncio.Semaphore) -> None:
         try:
-            result = await attempt(client, self.config, job)
+            async with turn:
+                result = await attempt(client, self.config, job)
             self.results.append(result)  # after the await: `flush` swaps the list meanwhile
         finally:
             left = self.busy.get(job.endpoint_id, 1) - 1
@@ -321,6 +364,7 @@ class Worker:
                 self.busy[job.endpoint_id] = left
             else:
                 self.busy.pop(job.endpoint_id, None)
+                self.turns.pop(job.endpoint_id, None)
             self.wake.set()
 
     async def flush(self) -> None:

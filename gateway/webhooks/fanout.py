@@ -59,6 +59,17 @@ async def fan_out(limit: int = BATCH) -> int:
     """Turn the next `limit` events of the outbox into deliveries; the number of events read
     (0 when there are none, or when another process is fanning out right now)."""
     database = db()
+    after = (
+        "FROM events WHERE position >= ? AND (position > ? OR id > ?)"
+        + (f" AND position < {database.feed_horizon_sql}" if database.feed_horizon_sql else "")
+        + " ORDER BY position, id LIMIT ?"
+    )
+    # a look without the write lock first: most of the time there is nothing new
+    place = await database.fetch("SELECT position, event_id FROM webhook_fanout WHERE id = ?", CURSOR)
+    if place:
+        position, last_id = place[0]["position"], place[0]["event_id"]
+        if not await database.fetch(f"SELECT id {after}", position, position, last_id, 1):
+            return 0
     async with database.transaction():
         place = await database.fetch(
             f"SELECT position, event_id FROM webhook_fanout WHERE id = ?{database.skip_locked_sql}", CURSOR
@@ -66,13 +77,13 @@ async def fan_out(limit: int = BATCH) -> int:
         if not place:
             return 0  # PostgreSQL: another process holds the row and is fanning out
         position, last_id = place[0]["position"], place[0]["event_id"]
-        sql = (
-            "SELECT id, tenant_id, type, supplier_id, channel_id, created_at, position FROM events "
-            "WHERE position >= ? AND (position > ? OR id > ?)"
+        events = await database.fetch(
+            f"SELECT id, tenant_id, type, supplier_id, channel_id, created_at, position {after}",
+            position,
+            position,
+            last_id,
+            limit,
         )
-        if database.feed_horizon_sql:
-            sql += f" AND position < {database.feed_horizon_sql}"
-        events = await database.fetch(sql + " ORDER BY position, id LIMIT ?", position, position, last_id, limit)
         if not events:
             return 0
         tenants = sorted({event["tenant_id"] for event in events})
