@@ -3,8 +3,12 @@
 
     python3 bootstrap.py serve [gateway serve options]   # venv, install, migrate, demo data, serve
     python3 bootstrap.py test [pytest options]           # venv, install, lint, types, tests on SQLite and PostgreSQL
+    python3 bootstrap.py lock                            # rewrite constraints.txt from the tested .venv
 
-The virtual environment lives in `.venv` and is reinstalled only when pyproject.toml changes.
+The virtual environment lives in `.venv` and is reinstalled only when pyproject.toml or
+constraints.txt changes. Installs are held to constraints.txt: the exact versions the suite
+last passed with, so a fresh clone gets what was tested (a package not listed there, such as a
+dependency just added, installs at its newest allowed version until the next `lock`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed-from"
+CONSTRAINTS = ROOT / "constraints.txt"
 
 
 def sh(*args: str | Path, env: dict[str, str] | None = None) -> int:
@@ -30,13 +35,15 @@ def sh(*args: str | Path, env: dict[str, str] | None = None) -> int:
 def ensure_venv() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs before the venv exists
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    inputs = (ROOT / "pyproject.toml").read_bytes() + (CONSTRAINTS.read_bytes() if CONSTRAINTS.exists() else b"")
+    wanted = hashlib.sha256(inputs).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [BIN / "python", "-m", "pip", "--disable-pip-version-check", "-q"]
-    if sh(*pip, "install", "-e", ".[dev]") != 0:
+    constrained = ["-c", str(CONSTRAINTS)] if CONSTRAINTS.exists() else []
+    if sh(*pip, "install", *constrained, "-e", ".[dev]") != 0:
         sys.exit("installing the project failed")
     STAMP.write_text(wanted)
 
@@ -66,12 +73,34 @@ def test(args: list[str]) -> int:
     return 1 if failed else 0
 
 
+def lock() -> int:
+    """constraints.txt from what is installed in .venv (run it after the suite passed)."""
+    frozen = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pins = sorted(
+        (line for line in frozen.splitlines() if "==" in line and not line.startswith("commerce-gateway")),
+        key=str.lower,
+    )
+    header = "# Versions the suite passed with; bootstrap.py installs with `pip install -c constraints.txt`.\n"
+    header += "# Regenerate with `python3 bootstrap.py lock` after changing dependencies and running the tests.\n"
+    CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
+    print(f"wrote {CONSTRAINTS.name}: {len(pins)} pins")
+    return 0
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test", "lock"):
         print(__doc__)
         return 2
     ensure_venv()
     command, rest = sys.argv[1], sys.argv[2:]
+    if command == "lock":
+        return lock()
     return serve(rest) if command == "serve" else test(rest)
 
 

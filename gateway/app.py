@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
 from channels.controllers import ChannelController
@@ -19,11 +20,11 @@ from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
 from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
-from gateway.http.health import healthz, readyz
+from gateway.http.health import healthz, metrics_endpoint, readyz
 from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
 from gateway.http.problems import handle_exception
-from gateway.http.ratelimit import CounterStore, MemoryCounters, RateLimitMiddleware, RedisCounters
+from gateway.http.ratelimit import AddressRateLimitMiddleware, RateLimitMiddleware, make_counter_store
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
 from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or Settings.from_env()
     database = database or Database(make_engine(settings))
     configure_logging(settings.log_level)
-    counters: CounterStore = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    counters = make_counter_store(settings.redis_url, settings.redis_timeout_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         route_handlers=[
             healthz,
             readyz,
+            metrics_endpoint(settings.metrics_token),
             *SUPPLIER_ROUTES,
             ChannelController,
             *LISTING_ROUTES,
@@ -81,6 +83,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ],
         middleware=[
             RequestContextMiddleware,
+            # before authentication: a flood of bad keys is refused before any key is looked up
+            DefineMiddleware(
+                AddressRateLimitMiddleware,
+                store=counters,
+                limit=settings.address_rate_limit,
+                window=settings.rate_limit_window_seconds,
+                proxies=settings.trusted_proxy_networks,
+            ),
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=PUBLIC_PATHS),
             DefineMiddleware(
                 RateLimitMiddleware,
@@ -90,11 +100,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ),
             DefineMiddleware(
                 IdempotencyMiddleware,
-                lock_seconds=settings.idempotency_lock_seconds,
                 max_body_bytes=settings.max_body_bytes,
             ),
         ],
         exception_handlers={Exception: handle_exception},
+        # what lockouts (gateway.http.lockout) and readiness read: the limits and the shared counters
+        state=State({"settings": settings, "counters": counters}),
         before_send=[stamp_response, complete_allow_header],
         lifespan=[lifespan],
         openapi_config=openapi_config(_version()),

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.no_background:  # the workers read it from their environment
         os.environ["GATEWAY_BACKGROUND"] = "false"
+    metrics_dir = _share_metrics_between_workers() if args.workers > 1 else None
     # before any worker starts: refuse without keys on PostgreSQL, create the SQLite key file once
     load_keyring(Settings.from_env())
     if not args.no_migrate:
@@ -57,7 +60,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=False,
     ).serve()
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _share_metrics_between_workers() -> str | None:
+    """One directory for the workers' metric files (prometheus-client's multiprocess mode), so
+    that `/metrics` sums every worker whichever one answers. Must run before anything imports
+    prometheus-client in this process: the workers are forked from it and keep its choice.
+    An operator's own `PROMETHEUS_MULTIPROC_DIR` is used (and emptied of an earlier run's files)."""
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess directory was set")
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="gateway-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return None if given else str(path)
 
 
 def cmd_worker(_: argparse.Namespace) -> int:

@@ -50,8 +50,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: PostgreSQL pool size per process
     pool_size: Annotated[int, Meta(ge=1, le=1000)] = 10
     log_level: LogLevel = "INFO"
-    #: seconds an in-flight idempotency claim is honoured before a retry may take it over
-    idempotency_lock_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
     idempotency_retention_hours: Annotated[int, Meta(ge=24, le=24 * 366)] = 48
     #: how often expired reservations are released and missed acceptance deadlines re-routed
     reservation_sweep_seconds: Annotated[int, Meta(ge=1, le=3600)] = 5

@@ -77,6 +77,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         rate_limit=100_000,
+        address_rate_limit=100_000,
         log_level="WARNING",
         data_keys=os.environ["GATEWAY_DATA_KEYS"],
         index_key=os.environ["GATEWAY_INDEX_KEY"],

@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, log: Path, **env: str) -> None:
+    def __init__(self, database_url: str, log: Path, *args: str, **env: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -30,12 +30,13 @@ class Server:
             **os.environ,
             "GATEWAY_DATABASE_URL": database_url,
             "GATEWAY_RATE_LIMIT": "100000000",
+            "GATEWAY_ADDRESS_RATE_LIMIT": "100000000",
             "GATEWAY_LOG_LEVEL": "WARNING",
             **env,
         }
         self._log_file = log.open("wb")
         self.process = subprocess.Popen(
-            [GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
             env=environ,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -87,11 +88,14 @@ def _children(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, tmp: Path, count: int = 1, **env: str) -> Iterator[list[Server]]:
+def serving(
+    database_url: str, tmp: Path, count: int = 1, args: tuple[str, ...] = (), **env: str
+) -> Iterator[list[Server]]:
+    """`count` servers on one database; `args` are extra `gateway serve` options (`--workers 2`)."""
     servers: list[Server] = []
     try:
         for index in range(count):
-            servers.append(Server(database_url, tmp / f"server-{index}.log", **env))
+            servers.append(Server(database_url, tmp / f"server-{index}.log", *args, **env))
         yield servers
     finally:
         for server in servers:

@@ -116,7 +116,7 @@ async def test_request_id_is_echoed_or_generated(tenant: Any) -> None:
 
 async def test_health_endpoints_need_no_credential(client: Any) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ok", "checks": {"database": "ok"}}
 
 
 async def test_pagination_walks_every_item_once(tenant: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from typing import Any
 
@@ -47,32 +48,68 @@ async def test_key_is_scoped_to_the_caller(tenant: Any, new_tenant: Any) -> None
     assert "idempotent-replayed" not in theirs.headers
 
 
-async def test_request_in_flight_is_409_then_a_stale_claim_is_taken_over(tenant: Any) -> None:
-    # A claim as another gateway process leaves it while it works on the request.
+async def test_request_in_flight_is_409_and_a_dead_one_blocks_nothing(tenant: Any, database_url: str) -> None:
+    """In flight = a live transaction holds the key's lock. Another process's is simulated with a
+    connection of our own; when it ends (commit, crash: the same for a lock), a retry runs."""
     body = b'{"name":"Slow"}'
-    principal_scope = f"{tenant.id}\noperator\nNone\nslow-key"
-    record_id = hashlib.sha256(principal_scope.encode()).hexdigest()
-    fingerprint = hashlib.sha256(b"\n".join([b"POST", b"/v1/suppliers", b"", body])).hexdigest()
-    locked_until = int(time.time() * 1000) + 60_000
-    await db().fetch(
-        "INSERT INTO idempotency_keys (id, tenant_id, fingerprint, status, locked_until_ms, response_headers, "
-        "response_body, created_at) VALUES (?, ?, ?, 'in_flight', ?, '', '', CURRENT_TIMESTAMP)",
-        record_id,
-        tenant.id,
-        fingerprint,
-        locked_until,
-    )
+    record_id = hashlib.sha256(f"{tenant.id}\noperator\nNone\nslow-key".encode()).hexdigest()
     headers = {"Idempotency-Key": "slow-key", "content-type": "application/json"}
-    busy = await tenant.call("POST", "/v1/suppliers", content=body, headers=headers)
-    assert busy.status_code == 409
-    assert busy.json()["type"] == "/problems/idempotency-key-in-use"
+    if db().dialect == "postgres":
+        import asyncpg
 
-    # That process died: once its lock has expired, a retry runs the request.
-    await db().fetch("UPDATE idempotency_keys SET locked_until_ms = ? WHERE id = ?", 0, record_id)
+        from gateway.storage import _lock_key
+
+        other = await asyncpg.connect(database_url)
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(f"idempotency:{record_id}"))
+        busy = await tenant.call("POST", "/v1/suppliers", content=body, headers=headers)
+        assert busy.status_code == 409
+        assert busy.json()["type"] == "/problems/idempotency-key-in-use"
+        await other.close()  # the other process dies mid-request: its lock goes with it
+    else:
+        # SQLite: the other process holds the write lock; the request waits, then runs
+        import sqlite3
+
+        from gateway.storage import sqlite_path
+
+        other = sqlite3.connect(sqlite_path(database_url), isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.3, other.rollback).start()  # the test client blocks this loop: a thread
+    started = time.monotonic()
     retried = await tenant.call("POST", "/v1/suppliers", content=body, headers=headers)
     assert retried.status_code == 201
+    if db().dialect == "sqlite":
+        assert time.monotonic() - started >= 0.25
+        other.close()
     replay = await tenant.call("POST", "/v1/suppliers", content=body, headers=headers)
     assert replay.json() == retried.json() and replay.headers["idempotent-replayed"] == "true"
+    assert await _count(tenant.id, "suppliers") == 1
+
+
+async def test_the_record_commits_with_the_handlers_writes(tenant: Any, monkeypatch: Any) -> None:
+    """A crash between the handler's writes and its record is impossible: they are one
+    transaction. Failing the record's write undoes the handler's writes; the retry runs once."""
+    from gateway.http import idempotency
+
+    real = idempotency.IdempotencyMiddleware._complete
+
+    async def crash(*args: Any) -> None:
+        raise ConnectionError("the process died here")
+
+    monkeypatch.setattr(idempotency.IdempotencyMiddleware, "_complete", crash)
+    headers = {"Idempotency-Key": "atomic-1"}
+    failed = await tenant.call("POST", "/v1/suppliers", json={"name": "Atomic"}, headers=headers)
+    assert failed.status_code >= 500
+    assert await _count(tenant.id, "suppliers") == 0
+    assert (await tenant.call("GET", "/v1/events?type=supplier.created")).json()["data"] == []
+
+    monkeypatch.setattr(idempotency.IdempotencyMiddleware, "_complete", real)
+    retried = await tenant.call("POST", "/v1/suppliers", json={"name": "Atomic"}, headers=headers)
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    replay = await tenant.call("POST", "/v1/suppliers", json={"name": "Atomic"}, headers=headers)
+    assert replay.json() == retried.json() and replay.headers["idempotent-replayed"] == "true"
+    assert await _count(tenant.id, "suppliers") == 1
 
 
 async def test_concurrent_duplicates_create_exactly_once(tenant: Any, direct: Any) -> None:

@@ -124,6 +124,7 @@ def test_schemathesis_cli_against_a_served_gateway(tmp_path: Path, database_url:
         **os.environ,
         "GATEWAY_DATABASE_URL": database_url,  # a temp SQLite file, or a fresh PostgreSQL database
         "GATEWAY_RATE_LIMIT": "1000000",
+        "GATEWAY_ADDRESS_RATE_LIMIT": "1000000",
         "GATEWAY_LOG_LEVEL": "WARNING",
     }
     log = tmp_path / "server.log"

@@ -33,3 +33,33 @@ async def test_access_log_is_json_with_request_id_and_no_secret(tenant: Any) -> 
     text = stream.getvalue()
     assert key not in text and tenant.operator_key not in text and "sk_" + "z" * 32 not in text
     assert '"sk_' not in text and "Bearer" not in text
+
+
+def test_lines_are_written_off_the_event_loop_with_their_request_id() -> None:
+    """The loop only queues a record; a thread formats and writes it. What only the request's
+    context knows (its id) and the traceback travel with the record."""
+    import queue
+    import threading
+
+    from gateway.http.context import _QueueHandler, request_id_var
+
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handler = _QueueHandler(records)
+    token = request_id_var.set("req-threaded-1")
+    try:
+        try:
+            raise ValueError("broken")
+        except ValueError:
+            record = logging.getLogger("gateway.test").makeRecord(
+                "gateway.test", logging.ERROR, __file__, 1, "failed %s", ("here",), __import__("sys").exc_info()
+            )
+        handler.emit(record)
+    finally:
+        request_id_var.reset(token)
+    written: list[str] = []
+    thread = threading.Thread(target=lambda: written.append(JsonFormatter().format(records.get())))
+    thread.start()
+    thread.join()
+    line = json.loads(written[0])
+    assert line["request_id"] == "req-threaded-1" and line["msg"] == "failed here"
+    assert "ValueError: broken" in line["error"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,27 @@ async def test_conditional_update_has_one_winner_per_version_on_any_engine(tenan
     results = await asyncio.gather(*(attempt() for _ in range(50)))
     assert results.count(True) == 1
     assert await _version(supplier["id"]) == 2
+
+
+async def test_a_nested_transaction_is_a_savepoint(database: Any) -> None:
+    """A block that fails inside a transaction undoes its own writes only: the idempotency layer
+    runs a keyed request in one transaction, and a handler's refusal must not leave half of its
+    block behind, nor spoil the outer transaction."""
+    name = f"nest_{secrets.token_hex(4)}"
+    await db().fetch(f"CREATE TABLE {name} (id TEXT PRIMARY KEY)")
+    try:
+        async with db().transaction():
+            await db().fetch(f"INSERT INTO {name} (id) VALUES ('outer')")
+            with pytest.raises(ValueError):
+                async with db().transaction():
+                    await db().fetch(f"INSERT INTO {name} (id) VALUES ('inner')")
+                    raise ValueError("refused")
+            with pytest.raises(Exception):  # a failed statement inside a savepoint (unique violation)
+                async with db().transaction():
+                    await db().fetch(f"INSERT INTO {name} (id) VALUES ('outer')")
+            async with db().transaction():
+                await db().fetch(f"INSERT INTO {name} (id) VALUES ('kept')")
+        rows = await db().fetch(f"SELECT id FROM {name} ORDER BY id")
+        assert [row["id"] for row in rows] == ["kept", "outer"]
+    finally:
+        await db().fetch(f"DROP TABLE {name}")

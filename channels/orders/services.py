@@ -29,7 +29,7 @@ from channels.orders.schemas import (
 )
 from channels.routing import core
 from channels.routing import services as routing
-from gateway import crypto
+from gateway import crypto, metrics
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.pagination import make_page
@@ -366,6 +366,7 @@ async def create_quote(principal: Principal, body: QuoteCreate) -> QuoteOut:
                 )
             return quote_out(row, now)
         except LostRace:
+            fulfilment.STOCK_RACES_LOST.labels("quote").inc()
             continue
     raise ProblemError(
         409, "Stock near this destination kept selling out while quoting; try again", slug="out-of-stock"
@@ -448,10 +449,25 @@ async def _existing(principal: Principal, channel_id: str, idempotency_key: str 
     return await get(principal, rows[0]["id"]) if rows else None
 
 
+ORDERS_PLACED = metrics.counter("orders_placed_total", "Orders placed, from a quote or direct", ["source"])
+ORDERS_REFUSED = metrics.counter("orders_refused_total", "Orders refused, by the problem type's slug", ["reason"])
+
+
 async def place(principal: Principal, body: OrderCreate, idempotency_key: str | None) -> OrderOut:
-    channel_id = await _acting_channel(principal, body.channel_id)
-    if (done := await _existing(principal, channel_id, idempotency_key)) is not None:
-        return done
+    """Place an order (counted in the metrics: placed by source, refused by reason)."""
+    try:
+        channel_id = await _acting_channel(principal, body.channel_id)
+        if (done := await _existing(principal, channel_id, idempotency_key)) is not None:
+            return done
+        placed = await _place(principal, channel_id, body, idempotency_key)
+    except ProblemError as refused:
+        ORDERS_REFUSED.labels(refused.slug).inc()
+        raise
+    ORDERS_PLACED.labels("quote" if body.quote_id is not None else "direct").inc()
+    return placed
+
+
+async def _place(principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None) -> OrderOut:
     if body.quote_id is not None:
         for name in ("lines", "destination", "mode", "pickup_point_id"):
             if getattr(body, name) is not None:
@@ -558,6 +574,7 @@ async def _direct(
                 await _insert_order(row, routed.specs, policy.acceptance_deadline_minutes, now)
             return order_id
         except LostRace:
+            fulfilment.STOCK_RACES_LOST.labels("order").inc()
             continue
     raise ProblemError(
         409, "Stock near this destination kept selling out while ordering; try again", slug="out-of-stock"

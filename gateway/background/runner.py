@@ -7,8 +7,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
 
+from gateway import metrics
 from gateway.background import claims
 from gateway.background.registry import Job, registered
 from gateway.settings import Settings
@@ -70,10 +70,10 @@ class BackgroundRunner:
                 mine = await claims.take_turn(job.name, interval, job.lease(self.settings), self.holder)
             except Exception:
                 log.warning("background: %s: could not take its turn", job.name, exc_info=True)
-                _observe(job.name, "failed", 0.0, 0)
+                metrics.observe_tick(job.name, "failed", 0.0, 0)
                 return False
             if not mine:
-                _observe(job.name, "skipped", 0.0, 0)
+                metrics.observe_tick(job.name, "skipped", 0.0, 0)
                 return False
         started = time.perf_counter()
         items, error = 0, ""
@@ -83,19 +83,10 @@ class BackgroundRunner:
             error = f"{type(failure).__name__}: {failure}"
             log.warning("background: %s failed", job.name, exc_info=True)
         elapsed = time.perf_counter() - started
-        _observe(job.name, "failed" if error else "ran", elapsed, items)
+        metrics.observe_tick(job.name, "failed" if error else "ran", elapsed, items)
         if job.scope == "cluster":
             try:
                 await claims.end_turn(job.name, items, error, self.holder)
             except Exception:  # the lease lapses by itself
                 log.warning("background: %s: could not end its turn", job.name, exc_info=True)
         return True
-
-
-def _observe(job: str, outcome: str, seconds: float, items: int) -> None:
-    """Counted in `gateway.metrics` once that module is loaded (it registers itself here)."""
-    for observer in OBSERVERS:
-        observer(job, outcome, seconds, items)
-
-
-OBSERVERS: list[Callable[[str, str, float, int], None]] = []

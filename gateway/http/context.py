@@ -7,10 +7,14 @@ JSON; no header, body or credential is ever logged, only the key's id.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import copy
 import itertools
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import secrets
 import sys
@@ -19,6 +23,8 @@ from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import metrics
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -71,10 +77,15 @@ async def stamp_response(message: Message, scope: Scope) -> None:
         return
     rid = request_id_of(scope)
     MutableScopeHeaders.from_message(message)["X-Request-Id"] = rid
+    started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
+    elapsed = time.perf_counter() - started if started else 0.0
+    # by route template (never the raw path: ids would make a series per object)
+    metrics.observe_request(
+        str(scope.get("method") or "GET"), scope.get("path_template") or "unmatched", message["status"], elapsed
+    )
     if not access_log.isEnabledFor(logging.INFO):
         return
     user = scope.get("user")
-    started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
     access_log.info(
         "request",
         extra={
@@ -82,7 +93,7 @@ async def stamp_response(message: Message, scope: Scope) -> None:
             "method": scope.get("method"),
             "path": scope.get("path"),
             "status": message["status"],
-            "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "ms": round(elapsed * 1000, 2) if started else None,
             "tenant_id": getattr(user, "tenant_id", None),
             "key_id": getattr(user, "key_id", None),
         },
@@ -108,13 +119,46 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted already, off the writer thread (`_QueueHandler`)
+            entry["error"] = record.exc_text
         return json.dumps(entry, default=str)
 
 
+class _QueueHandler(logging.handlers.QueueHandler):
+    """Hands records to the writer thread, stamped with what only this thread knows (the request
+    id in the context) and with nothing that keeps frames alive (the traceback becomes text)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.message = record.getMessage()
+        record.msg, record.args = record.message, None
+        if record.exc_info:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+            record.exc_info = None
+        if not hasattr(record, "request_id"):
+            rid = request_id_var.get()
+            if rid is not None:
+                record.request_id = rid
+        return record
+
+
+_TRACEBACKS = logging.Formatter()
+_listener: logging.handlers.QueueListener | None = None
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    """JSON lines on stderr, written by a thread of their own: a slow or blocked stderr (a full
+    pipe, a busy log collector) never stalls the event loop. Once per process; later calls only
+    change the level."""
+    global _listener
     root = logging.getLogger("gateway")
-    root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    if _listener is None:
+        writer = logging.StreamHandler(sys.stderr)
+        writer.setFormatter(JsonFormatter())
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        _listener = logging.handlers.QueueListener(records, writer, respect_handler_level=False)
+        _listener.start()
+        atexit.register(_listener.stop)  # what is queued is written before the process ends
+        root.handlers[:] = [_QueueHandler(records)]

@@ -1,26 +1,29 @@
 """`Idempotency-Key` for every POST (DESIGN §4), kept in the database so it holds across
-gateway processes and restarts.
+gateway processes, restarts and crashes.
 
-A key is scoped to the caller (tenant + principal), so two suppliers may use the same
-key. The request is fingerprinted by method, path, query and body:
+A key is scoped to the caller (tenant + principal), so two suppliers may use the same key. The
+request is fingerprinted by method, path, query and body:
 
-- first time: the key is claimed (`in_flight`), the request runs, its response is kept;
-- same key, same request, completed: the kept response is replayed (`Idempotent-Replayed: true`);
+- first time: the request runs **in one database transaction with its record**: the handler's
+  writes (whose own transactions nest inside as savepoints) and the kept response commit
+  together, and only then does the response leave. A retry that arrives the moment the client
+  has the answer, at any process, finds the record and replays it; a process killed before the
+  commit leaves neither writes nor record, so the retry runs the request once, from scratch;
+- same key, same request, answered: the kept response is replayed (`Idempotent-Replayed: true`);
 - same key, different request: 422;
-- same key while the first is still running: 409 (a claim left by a crashed process is
-  taken over once its lock expires).
+- same key while the first is still running: 409. "Running" is a lock held by a live
+  transaction (a PostgreSQL advisory transaction lock, which dies with its connection), so a
+  crashed process never blocks a key. On SQLite the first holds the database's write lock; the
+  retry waits for it and then replays.
 
-Responses of 5xx are not kept: the claim is dropped so that a retry runs again. A claim
-whose process died (on this host) or whose lock lapsed is taken over by the next retry.
+Answers of 5xx are not kept (the transaction rolls back, so a retry runs again). Records are
+kept `GATEWAY_IDEMPOTENCY_RETENTION_HOURS` (at least 24 h) and purged by a background job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import time
 from typing import Annotated, Any
 
 from litestar.params import HeaderParameter
@@ -28,11 +31,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.columns import BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from gateway import background
+from gateway import background, metrics
 from gateway.clock import utcnow
 from gateway.http.problems import ProblemError
 from gateway.settings import Settings
-from gateway.storage import db
+from gateway.storage import db, process_id
 
 IdempotencyKey = Annotated[
     str | None,
@@ -46,6 +49,7 @@ IdempotencyKey = Annotated[
 ]
 
 _KEPT_HEADERS = (b"content-type", b"location")
+REPLAYS = metrics.counter("idempotency_replays_total", "Responses replayed for a retried Idempotency-Key")
 
 
 class IdempotencyRecord(Table, tablename="idempotency_keys"):
@@ -53,43 +57,16 @@ class IdempotencyRecord(Table, tablename="idempotency_keys"):
     id = Varchar(length=64, primary_key=True)
     tenant_id = Varchar(length=40)
     fingerprint = Varchar(length=64)
+    #: always `completed`: a record is written only with its answer (the columns below this one
+    #: and `locked_until_ms` remain from in-flight claims, which advisory locks replaced)
     status = Varchar(length=16)
     locked_until_ms = BigInt()
-    #: host:pid of the process working on it, so that a dead claimant can be recognised
+    #: host:pid of the process that answered
     claimed_by = Varchar(length=200, default="")
     response_status = Integer(null=True, default=None)
     response_headers = Text(default="")
     response_body = Text(default="")
     created_at = Timestamptz(index=True)
-
-
-_HOST = socket.gethostname()
-
-
-def _this_process() -> str:
-    return f"{_HOST}:{os.getpid()}"
-
-
-def _claimant_is_dead(claimed_by: str) -> bool:
-    """True when the claim was made on this host by a process that no longer exists.
-
-    Claims from other hosts (or from a pid now reused) wait for their lock to lapse instead:
-    the safe direction, never two runs of one request at once.
-    """
-    host, _, pid = claimed_by.rpartition(":")
-    if host != _HOST or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    try:  # a killed process nobody has reaped yet still answers signal 0
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
-    except OSError:
-        return False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -99,10 +76,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+class _Discard(Exception):
+    """Roll the request's transaction back (a 5xx answer keeps nothing)."""
+
+
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, lock_seconds: int, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
-        self.lock_ms = lock_seconds * 1000
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,7 +99,8 @@ class IdempotencyMiddleware:
         ).hexdigest()
         record_id = hashlib.sha256(f"{user.tenant_id}\n{user.type}\n{user.owner_id}\n{key}".encode()).hexdigest()
 
-        stored = await self._claim(record_id, user.tenant_id, fingerprint)
+        # the common retry: answered already, replayed without a transaction
+        stored = await self._stored(record_id, fingerprint)
         if stored is not None:
             await self._replay(stored, send)
             return
@@ -134,27 +115,38 @@ class IdempotencyMiddleware:
             return await receive()
 
         status = 500
-        headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
+        messages: list[Message] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() in _KEPT_HEADERS]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
+            messages.append(message)  # held until the transaction has committed
 
+        database = db()
         try:
-            await self.app(scope, replay_body, capture)  # type: ignore[arg-type]
-        except BaseException:
-            await self._release(record_id)
-            raise
-        if status >= 500:
-            await self._release(record_id)
-        else:
-            await self._complete(record_id, status, headers, b"".join(chunks))
+            async with database.transaction():
+                # in flight elsewhere: a live transaction holds the key (PostgreSQL; on SQLite
+                # this transaction holds the only write lock, so the other one has finished)
+                if not await database.try_transaction_lock(f"idempotency:{record_id}"):
+                    raise ProblemError(
+                        409,
+                        "A request with this Idempotency-Key is still in progress; retry later",
+                        slug="idempotency-key-in-use",
+                    )
+                stored = await self._stored(record_id, fingerprint)  # finished while we waited
+                if stored is None:
+                    await self.app(scope, replay_body, capture)  # type: ignore[arg-type]
+                    if status >= 500:
+                        raise _Discard
+                    await self._complete(record_id, user.tenant_id, fingerprint, messages)
+        except _Discard:
+            pass
+        if stored is not None:
+            await self._replay(stored, send)
+            return
+        for message in messages:
+            await send(message)
 
     async def _read_body(self, receive: Receive) -> bytes:
         parts: list[bytes] = []
@@ -172,69 +164,44 @@ class IdempotencyMiddleware:
                 break
         return b"".join(parts)
 
-    async def _claim(self, record_id: str, tenant_id: str, fingerprint: str) -> dict[str, Any] | None:
-        """Claim the key, or return the completed record to replay; raise 409/422 otherwise."""
-        database = db()
-        now_ms = int(time.time() * 1000)
-        claimed = await database.fetch(
-            "INSERT INTO idempotency_keys (id, tenant_id, fingerprint, status, locked_until_ms, claimed_by, "
-            "response_headers, response_body, created_at) "
-            "VALUES (?, ?, ?, 'in_flight', ?, ?, '', '', ?) ON CONFLICT (id) DO NOTHING RETURNING id",
+    async def _stored(self, record_id: str, fingerprint: str) -> dict[str, Any] | None:
+        """The kept answer to this key, or None; 422 when the key came with another request."""
+        rows = await db().fetch(
+            "SELECT fingerprint, response_status, response_headers, response_body FROM idempotency_keys "
+            "WHERE id = ? AND status = 'completed'",
             record_id,
-            tenant_id,
-            fingerprint,
-            now_ms + self.lock_ms,
-            _this_process(),
-            utcnow(),
         )
-        if claimed:
+        if not rows:
             return None
-        rows = await database.fetch(
-            "SELECT fingerprint, status, locked_until_ms, claimed_by, response_status, response_headers, response_body "
-            "FROM idempotency_keys WHERE id = ?",
-            record_id,
-        )
-        if not rows:  # released between our insert and select: try once more
-            return await self._claim(record_id, tenant_id, fingerprint)
-        row = rows[0]
-        if row["fingerprint"] != fingerprint:
+        if rows[0]["fingerprint"] != fingerprint:
             raise ProblemError(
                 422,
                 "This Idempotency-Key was already used with a different request; use a new key for a new request",
                 slug="idempotency-key-reused",
             )
-        if row["status"] == "completed":
-            return row
-        # the claimant's lock lapsed, or it died on this host: take the claim over (one taker wins)
-        lapsed = row["locked_until_ms"] < now_ms or _claimant_is_dead(row["claimed_by"])
-        taken_over = lapsed and await database.fetch(
-            "UPDATE idempotency_keys SET locked_until_ms = ?, claimed_by = ? "
-            "WHERE id = ? AND status = 'in_flight' AND claimed_by = ? AND locked_until_ms = ? RETURNING id",
-            now_ms + self.lock_ms,
-            _this_process(),
-            record_id,
-            row["claimed_by"],
-            row["locked_until_ms"],
-        )
-        if taken_over:
-            return None
-        raise ProblemError(
-            409, "A request with this Idempotency-Key is still in progress; retry later", slug="idempotency-key-in-use"
-        )
+        return rows[0]
 
-    async def _complete(self, record_id: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    async def _complete(self, record_id: str, tenant_id: str, fingerprint: str, messages: list[Message]) -> None:
+        """Keep the answer, in the transaction of the handler's writes."""
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() in _KEPT_HEADERS]
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         await db().fetch(
-            "UPDATE idempotency_keys SET status = 'completed', response_status = ?, response_headers = ?, response_body = ? WHERE id = ?",
-            status,
+            "INSERT INTO idempotency_keys (id, tenant_id, fingerprint, status, locked_until_ms, claimed_by, "
+            "response_status, response_headers, response_body, created_at) "
+            "VALUES (?, ?, ?, 'completed', 0, ?, ?, ?, ?, ?)",
+            record_id,
+            tenant_id,
+            fingerprint,
+            process_id(),
+            start["status"],
             json.dumps([[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]),
             body.decode("utf-8", errors="replace"),
-            record_id,
+            utcnow(),
         )
 
-    async def _release(self, record_id: str) -> None:
-        await db().fetch("DELETE FROM idempotency_keys WHERE id = ? AND status = 'in_flight'", record_id)
-
     async def _replay(self, row: dict[str, Any], send: Send) -> None:
+        REPLAYS.inc()
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(row["response_headers"] or "[]")]
         body = str(row["response_body"]).encode()
         headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(body)).encode())]

@@ -15,6 +15,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from gateway.metrics import DATABASE_UNAVAILABLE
+from gateway.storage import is_unavailable
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("gateway.errors")
 
@@ -193,6 +196,14 @@ def _problem_for(exc: Exception) -> tuple[Problem, dict[str, str]]:
             ),
             dict(exc.headers or {}),
         )
+    if is_unavailable(exc):
+        DATABASE_UNAVAILABLE.inc()
+        return Problem(
+            type=problem_type("unavailable"),
+            title=TITLES[503],
+            status=503,
+            detail="The database is unavailable; retry shortly",
+        ), {"Retry-After": "2"}
     return Problem(
         type=problem_type("internal"), title="Internal error", status=500, detail="An internal error occurred"
     ), {}
@@ -209,7 +220,9 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     problem, headers = _problem_for(exc)
-    if problem.status >= 500:
+    if problem.status == 503:
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    elif problem.status >= 500:
         log.error("unhandled error", exc_info=exc)
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="gateway"')

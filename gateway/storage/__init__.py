@@ -162,6 +162,33 @@ class Database:
         return None
 
 
+def is_unavailable(error: BaseException) -> bool:
+    """True when `error` says the database cannot be reached or is going away (connection
+    refused or lost, server shutting down or not accepting connections, pool or lock waits that
+    timed out): the request may succeed later, so it is a 503, not a 500."""
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error)
+        return "database is locked" in message or "database is busy" in message or "unable to open" in message
+    if isinstance(
+        error,
+        asyncpg.PostgresConnectionError  # class 08
+        | asyncpg.exceptions.OperatorInterventionError  # class 57: admin shutdown, crash, cannot connect now
+        | asyncpg.exceptions.InsufficientResourcesError  # class 53: too many connections
+        | asyncpg.InterfaceError  # "connection is closed", released mid-operation
+        | asyncpg.exceptions._base.InternalClientError  # a connection the server dropped mid-query
+        | ConnectionError
+        | TimeoutError,
+    ):
+        return True
+    if isinstance(error, asyncpg.exceptions.ObjectNotInPrerequisiteStateError):  # 55000 at connect
+        return "not currently accepting connections" in str(error)
+    return isinstance(error, OSError) and error.errno is not None
+
+
 def _lock_key(name: str) -> int:
     """A lock name as PostgreSQL's signed 64-bit advisory lock key."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

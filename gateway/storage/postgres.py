@@ -18,6 +18,8 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.querystring import QueryString
 
 _QMARK = re.compile(r"\?")
+#: errors after which a connection is not to be trusted again (the server went away mid-query)
+_BROKEN = (asyncpg.exceptions._base.InternalClientError, asyncpg.InterfaceError, ConnectionError, OSError)
 
 
 @functools.lru_cache(maxsize=512)
@@ -56,7 +58,20 @@ class PooledTransaction(PostgresTransaction):
                 await self._nested.rollback_to()
             await self._nested.release()
             return exception is None
-        return await super().__aexit__(exception_type, exception, traceback)
+        connection = self.connection
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            connection.terminate()  # a connection that failed mid-transaction is not reused
+            raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self.engine.pool.release(connection)  # type: ignore[union-attr]
+        return exception is None
 
 
 class PooledPostgresEngine(PostgresEngine):
@@ -126,7 +141,11 @@ class PooledPostgresEngine(PostgresEngine):
         else:
             pool = await self.ensure_pool()
             async with pool.acquire() as connection:
-                rows = await connection.fetch(query, *args)
+                try:
+                    rows = await connection.fetch(query, *args)
+                except _BROKEN:
+                    connection.terminate()  # the pool opens a fresh one instead
+                    raise
         return [dict(row) for row in rows]
 
     async def run_many(self, sql: str, rows: list[tuple[Any, ...]] | list[list[Any]]) -> None:

@@ -13,7 +13,7 @@ from gateway.tenancy.credentials import principal_for
 from gateway.tenancy.principal import Principal
 
 #: paths served without a credential
-PUBLIC_PATHS = ["^/healthz$", "^/readyz$", "^/openapi", "^/docs"]
+PUBLIC_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$", "^/openapi", "^/docs"]
 
 
 def _unauthenticated(detail: str) -> ProblemError:

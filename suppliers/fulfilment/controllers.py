@@ -8,8 +8,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from gateway.http.idempotency import IdempotencyKey
+from gateway.http.lockout import Lockout
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param
-from gateway.http.problems import responses
+from gateway.http.problems import ProblemError, responses
 from gateway.ids import pattern
 from gateway.tenancy.auth import operator_or_supplier, principal_of
 from suppliers.fulfilment import services
@@ -117,6 +118,10 @@ class FulfilmentOrderController(Controller):
         return await services.reject(principal_of(request), fulfilment_id, data.reason)
 
 
+#: pickup codes are short: guessing them is throttled per party and per address
+PICKUP_CODES = Lockout("pickup-verify")
+
+
 class PickupController(Controller):
     path = "/v1/pickups"
     tags = ["fulfilment"]
@@ -134,8 +139,20 @@ class PickupController(Controller):
         data: JSONBody[PickupVerification],
         idempotency_key: IdempotencyKey = None,
     ) -> FulfilmentOrderOut:
-        """The consumer shows its code: the matching order ready for pickup here is picked up."""
-        return await services.verify_pickup(principal_of(request), data.code)
+        """The consumer shows its code: the matching order ready for pickup here is picked up.
+        Wrong codes are counted per party and per client address: after a few (five by default,
+        `GATEWAY_LOCKOUT_FAILURES`) verification is locked for a while (429 `locked-out`)."""
+        principal = principal_of(request)
+        account = f"{principal.tenant_id}:{principal.type}:{principal.owner_id}"
+        await PICKUP_CODES.check(request, account)
+        try:
+            verified = await services.verify_pickup(principal, data.code)
+        except ProblemError as refused:
+            if refused.slug == "unknown-pickup-code":
+                await PICKUP_CODES.failed(request, account)
+            raise
+        await PICKUP_CODES.succeeded(request, account)
+        return verified
 
 
 class ScorecardController(Controller):

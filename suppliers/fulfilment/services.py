@@ -19,7 +19,7 @@ import msgspec
 from channels.routing import core
 from channels.routing import services as routing
 from channels.routing.promise import TIERS, local_day
-from gateway import crypto
+from gateway import crypto, metrics
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.pagination import make_page
@@ -43,6 +43,12 @@ COLUMNS = (
 _encode = msgspec.json.Encoder().encode
 #: re-plans after losing a race for the same units
 ATTEMPTS = 5
+
+
+#: a take that found fewer units than planned (another sale got there first): the work re-plans
+STOCK_RACES_LOST = metrics.counter(
+    "stock_races_lost_total", "Stock takes that lost a race and were planned again", ["operation"]
+)
 
 
 class LostRace(Exception):
@@ -519,6 +525,7 @@ async def reroute(
             async with db().transaction():
                 return await _reroute_once(tenant_id, fulfilment_id, reason, actor, scope)
         except LostRace:
+            STOCK_RACES_LOST.labels("reroute").inc()
             continue
     raise conflict(
         f"fulfilment order {fulfilment_id}: stock kept moving while re-routing; try again", slug="contention"
