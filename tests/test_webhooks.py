@@ -105,8 +105,10 @@ async def test_a_ping_is_signed_and_reports_the_answer(tenant: Any, receiver: An
     created = await endpoint(tenant, hooks.url)
     ping = (await tenant.call("POST", f"/v1/webhook-endpoints/{created['id']}/ping")).json()
     assert ping["succeeded"] and ping["status_code"] == 204 and ping["error"] is None
-    body = Webhook(created["secret"]).verify(hooks.requests[-1].body, hooks.requests[-1].headers)
-    assert body["type"] == "webhook_endpoint.ping" and body["data"]["endpoint_id"] == created["id"]
+    pinged = [r for r in hooks.requests if r.json()["type"] == "webhook_endpoint.ping"]
+    assert len(pinged) == 1
+    body = Webhook(created["secret"]).verify(pinged[0].body, pinged[0].headers)
+    assert body["data"]["endpoint_id"] == created["id"] and pinged[0].id == body["id"]
 
     refusing = receiver(behaviour=lambda n, h: (401, {}))
     other = await endpoint(tenant, refusing.url)
@@ -129,6 +131,7 @@ async def test_a_receiver_that_fails_for_a_while_gets_every_event_as_the_feed_ha
         return 200, {}
 
     hooks = receiver(behaviour=flaky)
+    before = {name: _metric(name, **labels) for name, labels in METRICS}
     created = await endpoint(tenant, hooks.url)
     for index in range(12):
         await tenant.supplier(f"Flaky {index}")
@@ -146,6 +149,27 @@ async def test_a_receiver_that_fails_for_a_while_gets_every_event_as_the_feed_ha
     assert failed and all(d["status"] == "succeeded" for d in failed)
     attempts = (await tenant.call("GET", f"/v1/webhook-endpoints/{created['id']}/attempts?outcome=failed")).json()
     assert attempts["data"] and all(a["status_code"] == 500 and a["response_excerpt"] for a in attempts["data"])
+    await eventually(
+        lambda: _metric("gateway_webhook_attempts_total", outcome="succeeded") - before[METRICS[0][0]] >= len(expected)
+    )
+    grown = {name: _metric(name, **labels) - before[name] for name, labels in METRICS}
+    assert grown["gateway_webhook_attempts_total"] >= len(expected)
+    assert grown["gateway_webhook_delivery_lag_seconds_count"] >= len(expected)
+    assert grown["gateway_webhook_delivery_lag_seconds_sum"] > 0
+
+
+#: (series, labels) read by the recovery test: the in-process app counts into the default registry
+METRICS = [
+    ("gateway_webhook_attempts_total", {"outcome": "succeeded"}),
+    ("gateway_webhook_delivery_lag_seconds_count", {}),
+    ("gateway_webhook_delivery_lag_seconds_sum", {}),
+]
+
+
+def _metric(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_a_receiver_down_longer_than_the_schedule_gets_dead_letters_that_a_redeliver_sends(
