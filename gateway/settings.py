@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: webhook attempts in flight per process, and per endpoint within a process
     webhooks_concurrency: Annotated[int, Meta(ge=1, le=10_000)] = 64
     webhooks_endpoint_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 8
+    #: days finished webhook deliveries and their attempts are kept (then purged hourly)
+    webhooks_retention_days: Annotated[int, Meta(ge=1, le=3660)] = 30
     #: how often an idle delivery worker looks for new events and due retries
     webhooks_poll_seconds: Annotated[float, Meta(ge=0.01, le=60)] = 0.1
 

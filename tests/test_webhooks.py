@@ -388,8 +388,9 @@ def production_guard() -> Any:
 )
 async def test_ssrf_refuses_private_addresses_at_registration(tenant: Any, production_guard: Any, url: str) -> None:
     response = await tenant.call("POST", "/v1/webhook-endpoints", json={"url": url, "events": ["*"]})
-    assert response.status_code == 400, response.text
+    assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/url-not-allowed"
     assert [e["field"] for e in response.json()["errors"]] == ["url"]
 
 
@@ -400,7 +401,7 @@ async def test_ssrf_with_the_development_setting_allows_loopback_only(tenant: An
     ).status_code == 201
     for url in ("http://10.0.0.1/", "http://169.254.169.254/"):
         response = await tenant.call("POST", "/v1/webhook-endpoints", json={"url": url, "events": ["*"]})
-        assert response.status_code == 400 and response.json()["errors"][0]["field"] == "url"
+        assert response.status_code == 409 and response.json()["errors"][0]["field"] == "url"
 
 
 async def test_ssrf_refuses_a_changed_url_and_checks_every_connection(tenant: Any, receiver: Any) -> None:
@@ -415,7 +416,7 @@ async def test_ssrf_refuses_a_changed_url_and_checks_every_connection(tenant: An
         f"/v1/webhook-endpoints/{created['id']}",
         json={"version": created["version"], "url": "http://169.254.169.254/"},
     )
-    assert changed.status_code == 400 and changed.json()["errors"][0]["field"] == "url"
+    assert changed.status_code == 409 and changed.json()["errors"][0]["field"] == "url"
 
     # at connection time, after resolution: `localhost` resolves to a loopback address
     target = receiver()
@@ -474,3 +475,27 @@ async def test_a_rolled_back_change_is_never_delivered(tenant: Any, receiver: An
     await eventually(lambda: hooks.accepted())
     await _quiet()
     assert [r.json()["type"] for r in hooks.accepted()] == ["test.real"]
+
+
+async def test_finished_deliveries_and_attempts_are_purged_after_the_retention(tenant: Any, receiver: Any) -> None:
+    from gateway.webhooks.services import purge
+
+    hooks = receiver()
+    created = await endpoint(tenant, hooks.url, ["supplier.created"])
+    await tenant.supplier("Old news")
+    await eventually(lambda: _succeeded(tenant, created["id"]))
+    old = datetime.now(UTC) - timedelta(days=31)
+    await db().fetch(
+        "UPDATE webhook_deliveries SET updated_at = ? WHERE endpoint_id = ? AND status = 'succeeded'",
+        old,
+        created["id"],
+    )
+    await db().fetch("UPDATE webhook_attempts SET at = ? WHERE endpoint_id = ?", old, created["id"])
+    assert await purge(30) >= 2
+    assert await deliveries(tenant, created["id"]) == []
+    assert (await tenant.call("GET", f"/v1/webhook-endpoints/{created['id']}/attempts")).json()["data"] == []
+
+
+async def _succeeded(tenant: Any, endpoint_id: str) -> bool:
+    rows = await deliveries(tenant, endpoint_id)
+    return bool(rows) and all(d["status"] == "succeeded" for d in rows)

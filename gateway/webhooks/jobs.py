@@ -9,6 +9,7 @@ import weakref
 from gateway import background
 from gateway.settings import Settings
 from gateway.webhooks import config as webhook_config
+from gateway.webhooks import services
 from gateway.webhooks.config import WebhookConfig
 from gateway.webhooks.delivery import Worker
 
@@ -30,3 +31,10 @@ def worker_for(settings: Settings) -> Worker:
 async def deliver(settings: Settings) -> int:
     """Fan new events out to endpoints and send what is due, until nothing is left right now."""
     return await worker_for(settings).drain()
+
+
+@background.job("webhooks.purge", every=3600)
+async def purge(settings: Settings) -> int:
+    """Forget finished deliveries and attempts older than the retention (the feed keeps the
+    events themselves)."""
+    return await services.purge(settings.webhooks_retention_days)

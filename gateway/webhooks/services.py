@@ -20,7 +20,7 @@ from gateway.clock import utcnow
 from gateway.events.audience import concerns, sql_filter
 from gateway.events.schemas import EventOut
 from gateway.events.services import emit
-from gateway.http.problems import conflict, invalid, not_found
+from gateway.http.problems import FieldError, ProblemError, conflict, not_found
 from gateway.ids import new_id
 from gateway.records import Filters, get_one, insert_row, json_value, list_page, narrowed, update_versioned
 from gateway.storage import db
@@ -113,9 +113,16 @@ def _seal(secret: str, tenant_id: str, endpoint_id: str, field: str) -> str:
 
 
 async def _check_url(url: str) -> None:
+    """A well-formed URL the guard refuses (private address, http, credentials) is a 409 naming
+    `url`, as the house refuses other well-formed values it cannot act on."""
     problem = await ssrf.check_url(url, config.current().allow_insecure)
     if problem is not None:
-        raise invalid("url", problem)
+        raise ProblemError(
+            409,
+            f"Webhooks are delivered only to https URLs on public addresses: {url} {problem}",
+            slug="url-not-allowed",
+            errors=[FieldError(field="url", message=problem)],
+        )
 
 
 async def _endpoint(principal: Principal, endpoint_id: str) -> dict[str, Any]:
@@ -470,3 +477,25 @@ async def disable_endpoint(
     await emit(tenant_id, "webhook_endpoint.disabled", to_out(rows[0]), **audience_of(rows[0]))
     metrics.endpoint_disabled(status)
     return rows[0]
+
+
+async def purge(retention_days: int, batch: int = 5000, batches: int = 20) -> int:
+    """Delete attempts, and succeeded or dead deliveries, last touched before the retention;
+    in bounded batches, so one tick never holds the database for long. The rows removed."""
+    database = db()
+    cutoff = utcnow() - timedelta(days=retention_days)
+    removed = 0
+    for table, condition in (
+        ("webhook_attempts", "at < ?"),
+        ("webhook_deliveries", "status IN ('succeeded', 'dead') AND updated_at < ?"),
+    ):
+        for _ in range(batches):
+            rows = await database.fetch(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {condition} LIMIT ?) RETURNING id",
+                cutoff,
+                batch,
+            )
+            removed += len(rows)
+            if len(rows) < batch:
+                break
+    return removed
