@@ -101,10 +101,24 @@ async def test_kill_9_mid_burst_loses_no_event(private_url: str, tmp_path: Path)
                 at_kill = len(hooks.accepted_ids())
             assert at_kill < 1000, "the burst was delivered before the kill: make the receiver slower"
             (tmp_path / "again").mkdir()
-            with serving(private_url, tmp_path / "again", **ENV) as (server,):
+            # after the restart the HTTP server runs no background work: a `gateway worker` delivers
+            with serving(private_url, tmp_path / "again", GATEWAY_BACKGROUND="false", **ENV) as (server,):
                 expected = await product_events(client, server.base, key)
                 assert len(expected) == 1000
-                await eventually(lambda: expected <= hooks.accepted_ids(), timeout=60)
+                idle = len(hooks.requests)
+                await asyncio.sleep(1)
+                assert len(hooks.requests) == idle, "`serve` with GATEWAY_BACKGROUND=false delivered"
+                worker = subprocess.Popen(
+                    [GATEWAY, "worker"],
+                    env={**os.environ, **ENV, "GATEWAY_DATABASE_URL": private_url},
+                    stdout=subprocess.DEVNULL,
+                    stderr=(tmp_path / "worker.log").open("wb"),
+                )
+                try:
+                    await eventually(lambda: expected <= hooks.accepted_ids(), timeout=60)
+                finally:
+                    worker.terminate()
+                    worker.wait(15)
         verified = {body["id"] for body in hooks.verified(secret)}  # every one signed
         assert expected <= verified
     finally:

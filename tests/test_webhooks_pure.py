@@ -201,3 +201,5 @@ def test_url_rules() -> None:
     assert url_problem("https://a:b@hooks.example.com/", False) is not None
     assert url_problem("https://hooks.example.com:99999/", False) is not None
     assert url_problem("https://localhost:8443/", False) is not None
+    assert url_problem("https://\U000525e2\u00f4b/", False) is not None  # no valid IDNA name
+    assert url_problem("https://例え.jp/hooks", False) is None

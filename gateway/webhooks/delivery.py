@@ -178,7 +178,11 @@ async def attempt(client: httpx.AsyncClient, config: WebhookConfig, job: Job) ->
     if not job.endpoint_enabled:  # disabled after the claim was made: nothing is sent
         answer = Answer(error="endpoint disabled")
         return Result(job, answer, Decision("refused", "dead", job.failures, None), at)
-    answer = await post(client, job.url, job.event_id, job.body, job.keys, config.timeout)
+    try:
+        answer = await post(client, job.url, job.event_id, job.body, job.keys, config.timeout)
+    except Exception as error:  # a bug here must not leave the delivery claimed, unrecorded
+        log.warning("webhook attempt failed unexpectedly", exc_info=True)
+        answer = Answer(error=f"{type(error).__name__}: {error}"[:500])
     now = utcnow()
     decision = decide(answer, job.failures, config.schedule, now, schedule.retry_after(answer.retry_after, now))
     return Result(job, answer, decision, at, now)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from gateway.http.fields import Label, Strict, Version
+from gateway.http.fields import SPACES, Label, Strict, Version
 from gateway.http.pagination import Page
 from gateway.ids import pattern
 from gateway.tenancy.schemas import Owner, OwnerOut
@@ -18,7 +18,8 @@ Url = Annotated[
     msgspec.Meta(
         min_length=8,
         max_length=2048,
-        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s]+$",
+        # no spaces or control characters, spelled out (`\s` differs between Python and ECMA)
+        pattern=rf"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f-\x9f{SPACES}]+$",
         description="Where deliveries are POSTed: `https` to a public address (`http` and loopback only "
         "while GATEWAY_WEBHOOKS_ALLOW_INSECURE=1).",
     ),

@@ -79,7 +79,7 @@ async def post(
         answer.status_code, answer.error = None, f"no answer within {seconds:g} s"
     except httpx.HTTPError as error:
         answer.status_code, answer.error = None, f"{type(error).__name__}: {error}"[:500]
-    except OSError as error:
+    except (OSError, httpx.InvalidURL, ValueError) as error:
         answer.status_code, answer.error = None, f"{type(error).__name__}: {error}"[:500]
     answer.latency_ms = int((time.perf_counter() - started) * 1000)
     if answer.error is None and answer.status_code is not None and not 200 <= answer.status_code < 300:

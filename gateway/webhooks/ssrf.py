@@ -53,8 +53,9 @@ def url_problem(url: str, allow_insecure: bool) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as error:
-        return f"not a valid URL ({error})"
+        httpx.URL(url)  # what the sender will parse (IDNA host names included)
+    except (ValueError, httpx.InvalidURL) as error:
+        return f"is not a valid URL ({error})"
     schemes = ("https", "http") if allow_insecure else ("https",)
     if parts.scheme not in schemes:
         return "must be an https URL" if not allow_insecure else "must be an http or https URL"
