@@ -130,7 +130,8 @@ async def claim(
         sql += f" AND endpoint_id NOT IN ({', '.join('?' for _ in full)})"
     sql += f" ORDER BY next_attempt_at LIMIT ?{database.skip_locked_sql}"
     async with database.transaction():
-        due = await database.fetch(sql, now, *full, limit * 4)
+        # a window a little larger than what fits: enough to pass over a few full endpoints
+        due = await database.fetch(sql, now, *full, limit + 2 * share)
         chosen = pick(due, busy, share, limit)
         if not chosen:
             return []
