@@ -330,7 +330,8 @@ async def test_keys_rotate_reencrypts_stored_rows_under_the_current_key(database
     result = gateway("keys", "rotate", "--batch-size", "1", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == (
-        f"re-encrypted 4 rows under key {current.current_id} (orders.customer: 3, fulfilment_orders.pickup_code: 1)"
+        f"re-encrypted 4 rows under key {current.current_id} (orders.customer: 3, fulfilment_orders.pickup_code: 1, "
+        "webhook_endpoints.secret: 0, webhook_endpoints.previous_secret: 0)"
     )
 
     for tenant_id, order_id, customer in orders:  # after: the current key alone opens them

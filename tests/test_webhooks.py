@@ -499,3 +499,51 @@ async def test_finished_deliveries_and_attempts_are_purged_after_the_retention(t
 async def _succeeded(tenant: Any, endpoint_id: str) -> bool:
     rows = await deliveries(tenant, endpoint_id)
     return bool(rows) and all(d["status"] == "succeeded" for d in rows)
+
+
+async def test_an_order_reaches_its_channel_and_a_fulfilment_order_its_supplier_only(
+    tenant: Any, receiver: Any
+) -> None:
+    from order_world import make_city, near
+
+    city = await make_city(tenant)
+    other_channel, other_channel_key = await tenant.channel("Another channel")
+    x = await city.supplier("X")
+    y = await city.supplier("Y")
+    store = await city.location(x, *near(km_north=1))
+    await city.location(y, *near(km_east=3))
+    for supplier in (x, y):
+        await city.offer(supplier, "HOOK-1", wholesale=100)
+    await city.listing("HOOK-1", price=200)
+    await city.stock(x, store, "HOOK-1", 5)
+    hooks = {name: receiver() for name in ("channel", "other_channel", "x", "y", "operator")}
+    await endpoint(tenant, hooks["channel"].url, ["order.*", "fulfilment_order.*"], key=city.channel_key)
+    await endpoint(tenant, hooks["other_channel"].url, key=other_channel_key)
+    await endpoint(tenant, hooks["x"].url, ["fulfilment_order.*", "order.*"], key=city.supplier_keys[x])
+    await endpoint(tenant, hooks["y"].url, key=city.supplier_keys[y])
+    await endpoint(tenant, hooks["operator"].url, ["order.*", "fulfilment_order.*"])
+
+    lat, lng = near()
+    placed = await city.post(
+        "/v1/orders", {"lines": [{"sku": "HOOK-1", "qty": 1}], "destination": {"lat": lat, "lng": lng}}
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    [share] = order["fulfilment_orders"]
+    accepted = await city.post(f"/v1/fulfilment-orders/{share['id']}/accept", key=city.supplier_keys[x])
+    assert accepted.status_code == 200, accepted.text
+
+    def types(name: str) -> set[str]:
+        return {
+            r.json()["type"] for r in hooks[name].accepted() if r.json()["data"].get("id") in (order["id"], share["id"])
+        }
+
+    await eventually(lambda: {"order.created", "fulfilment_order.accepted"} <= types("channel"))
+    await eventually(lambda: {"fulfilment_order.created", "fulfilment_order.accepted"} <= types("x"))
+    await eventually(
+        lambda: {"order.created", "fulfilment_order.created", "fulfilment_order.accepted"} <= types("operator")
+    )
+    await _quiet()
+    assert "order.created" not in types("x")  # the order is the channel's; its share is the supplier's
+    assert not [r for r in hooks["y"].accepted() if order["id"] in r.body.decode() or share["id"] in r.body.decode()]
+    assert not [r for r in hooks["other_channel"].accepted() if order["id"] in r.body.decode()]
