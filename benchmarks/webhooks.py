@@ -13,7 +13,8 @@ settings but `GATEWAY_WEBHOOKS_ALLOW_INSECURE`).
 
 1. Throughput: `--events` events are committed at once (1,000 per transaction, through the
    outbox's own `emit`), and the time until the receiver has every one of them gives
-   deliveries/s (fan-out, claim, sign, POST, record included).
+   deliveries/s (fan-out, claim, sign, POST, record included); the workers' CPU time over the
+   same span gives deliveries per CPU-second (a figure less at the mercy of other load).
 2. Lag: events are committed at a steady `--rate` per second (default: 80 % of the throughput
    just measured) for `--seconds`, 1/100 of a second's worth per transaction; each event's lag
    is its arrival at the receiver minus the end of its commit. Prints p50, p99 and max.
@@ -46,6 +47,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used (Linux /proc), so that a figure taken on a
+    shared machine can be read per CPU-second as well as per wall-clock second."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def stats(port: int, what: str = "stats") -> Any:
@@ -95,6 +107,8 @@ async def run(workers: int, args: argparse.Namespace, url: str) -> dict[str, Any
     try:
         await asyncio.sleep(3)  # workers up, the endpoint's own event delivered
         base = stats(port)["unique"]
+        pids = [proc.pid for proc in procs]
+        cpu_before = cpu_seconds(pids)
         started = time.time()
         for offset in range(0, args.events, 1000):
             await commit(tenant_id, min(1000, args.events - offset), "burst")
@@ -102,12 +116,16 @@ async def run(workers: int, args: argparse.Namespace, url: str) -> dict[str, Any
         while stats(port)["unique"] < base + args.events:
             await asyncio.sleep(0.02)
         finished = time.time()
+        cpu = cpu_seconds(pids) - cpu_before
         rate = args.events / (finished - started)
         result: dict[str, Any] = {
             "workers": workers,
             "events": args.events,
             "commit_seconds": round(committed - started, 2),
             "deliveries_per_second": round(rate),
+            "worker_cpu_seconds": round(cpu, 2),
+            "deliveries_per_worker_cpu_second": round(args.events / cpu) if cpu else None,
+            "load_average": os.getloadavg()[0],
             "duplicates": stats(port)["count"] - stats(port)["unique"],
         }
         target = args.rate or max(10, int(rate * 0.8))
