@@ -76,6 +76,8 @@ async def build_demo(reset: bool = False) -> dict[str, Any]:
             "secret_key": channel_secret.key,
             "publishable_key": channel_public.key,
         },
+        #: disabled, at a placeholder URL: PATCH the url to your receiver, enable, ping (docs/webhooks.md)
+        "webhook_endpoints": world.get("webhook_endpoints", []),
         "try": [
             f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",

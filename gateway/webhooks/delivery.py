@@ -129,6 +129,11 @@ async def claim(
     if full:
         sql += f" AND endpoint_id NOT IN ({', '.join('?' for _ in full)})"
     sql += f" ORDER BY next_attempt_at LIMIT ?{database.skip_locked_sql}"
+    # a look without the write lock first: an idle worker takes no lock at each poll
+    if not await database.fetch(
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1", now
+    ):
+        return []
     async with database.transaction():
         # a window a little larger than what fits: enough to pass over a few full endpoints
         due = await database.fetch(sql, now, *full, limit + 2 * share)
