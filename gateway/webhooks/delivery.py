@@ -16,6 +16,7 @@ Outcomes are written in batches (one transaction for many attempts). Pure decisi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Sequence
@@ -320,6 +321,11 @@ class Worker:
         except asyncio.CancelledError:
             for task in list(self.in_flight):
                 task.cancel()
+            if self.results:  # outcomes already known: record them rather than send them again
+                batch, self.results = self.results, []
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2):
+                        await record(batch, self.config)
             client, self._client = self._client, None
             await client.aclose()
             raise
