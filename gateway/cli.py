@@ -81,7 +81,7 @@ def _share_metrics_between_workers() -> str | None:
     return None if given else str(path)
 
 
-def cmd_worker(_: argparse.Namespace) -> int:
+def cmd_worker(args: argparse.Namespace) -> int:
     """Run the registered background jobs, and nothing else, until SIGTERM or SIGINT."""
     import signal
 
@@ -90,6 +90,11 @@ def cmd_worker(_: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     use_keyring(load_keyring(settings))
+    if args.metrics_port is not None:
+        # Prometheus text at http://HOST:PORT/ (no token: bind it where only the scraper reaches)
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr=args.metrics_host)
 
     async def work() -> None:
         await migrate()
@@ -220,9 +225,10 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
-    commands.add_parser(
-        "worker", help="run the background jobs (sweeps, deliveries) without serving HTTP"
-    ).set_defaults(func=cmd_worker)
+    worker = commands.add_parser("worker", help="run the background jobs (sweeps, deliveries) without serving HTTP")
+    worker.add_argument("--metrics-port", type=int, help="serve this process's metrics (Prometheus text) on this port")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port (default 127.0.0.1)")
+    worker.set_defaults(func=cmd_worker)
 
     commands.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=cmd_migrate)
 

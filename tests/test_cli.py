@@ -52,3 +52,47 @@ async def test_demo_builds_a_tenant_whose_keys_work(database_url: str, client: A
     again = gateway("demo", "--reset", database_url=database_url, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert (await client.get("/v1/suppliers", headers=op)).status_code == 401  # the old demo tenant is gone
+
+
+def test_replicas_migrating_together_take_turns(tmp_path: Path) -> None:
+    """Three `gateway migrate` at once on a fresh database (what replicas starting together do):
+    the lock lets one migrate and the others find nothing to do; all succeed."""
+    import asyncio
+    import secrets
+
+    import asyncpg
+    from conftest import ENGINE, PG_ADMIN_URL
+
+    if ENGINE == "postgres":
+        name = f"gateway_migrate_{secrets.token_hex(4)}"
+
+        async def admin(sql: str) -> None:
+            connection = await asyncpg.connect(PG_ADMIN_URL)
+            try:
+                await connection.execute(sql)
+            finally:
+                await connection.close()
+
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    try:
+        env = {**os.environ, "GATEWAY_DATABASE_URL": url}
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "gateway", "migrate"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
+        outcomes = [(run.wait(120), run.stderr.read().decode() if run.stderr else "") for run in runs]
+        assert [code for code, _ in outcomes] == [0, 0, 0], "\n".join(err for _, err in outcomes)
+        applied = sum(err.count("[forwards]... ok!") for _, err in outcomes)
+        assert applied > 0 and all(err.strip().endswith("schema up to date") for _, err in outcomes)
+    finally:
+        if ENGINE == "postgres":
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

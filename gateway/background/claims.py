@@ -1,7 +1,9 @@
 """Sharing work between processes through the database.
 
-- `take_turn`: a cluster-wide job's tick is started by one process per interval. Every process
-  tries one conditional UPDATE of the job's lease row; exactly one matches.
+- `take_turn`: a cluster-wide job's tick is started by one process per interval: the process
+  holding the job's lease (its leader) renews it with the tick, in one conditional UPDATE of the
+  job's row; the others only try now and then whether the lease has lapsed (the leader died or
+  stopped), so the database work per interval does not grow with the number of processes.
 - `claim_due`: lease up to N due rows of a table to this process (a queue): `UPDATE … WHERE key
   IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING *`. Each row goes to one process, which
   owns it until the lease lapses; a process killed mid-work loses nothing, its rows come back
@@ -40,31 +42,41 @@ async def ensure_lease_rows(names: Sequence[str]) -> None:
 
 
 async def take_turn(name: str, interval_seconds: float, lease_seconds: float, holder: str | None = None) -> bool:
-    """Start this interval's tick of job `name` here, unless it is not due or another process
-    runs it. True when this process won and must run the tick, then call `end_turn`."""
+    """Run this interval's tick of job `name` here? True when it is due and this process holds
+    the job's lease (it did, or the lease lapsed): the lease is renewed for `lease_seconds`."""
     now = now_ms()
+    me = holder or process_id()
     rows = await db().fetch(
         "UPDATE background_jobs SET holder = ?, lease_until_ms = ?, next_run_ms = ?, runs = runs + 1 "
-        "WHERE name = ? AND next_run_ms <= ? AND lease_until_ms <= ? RETURNING name",
-        holder or process_id(),
+        "WHERE name = ? AND next_run_ms <= ? AND (holder = ? OR lease_until_ms <= ?) RETURNING name",
+        me,
         now + int(lease_seconds * 1000),
         now + int(interval_seconds * 1000),
         name,
         now,
+        me,
         now,
     )
     return bool(rows)
 
 
 async def end_turn(name: str, items: int, error: str = "", holder: str | None = None) -> None:
+    """Record what a tick did (called when it handled something or failed: an idle tick costs
+    the claim alone)."""
     await db().fetch(
-        "UPDATE background_jobs SET lease_until_ms = 0, last_items = ?, last_finished_ms = ?, last_error = ? "
-        "WHERE name = ? AND holder = ?",
+        "UPDATE background_jobs SET last_items = ?, last_finished_ms = ?, last_error = ? WHERE name = ? AND holder = ?",
         items,
         now_ms(),
         error[:2000],
         name,
         holder or process_id(),
+    )
+
+
+async def give_up(name: str, holder: str | None = None) -> None:
+    """Hand the lease back (shutdown): another process takes the job at its next try."""
+    await db().fetch(
+        "UPDATE background_jobs SET lease_until_ms = 0 WHERE name = ? AND holder = ?", name, holder or process_id()
     )
 
 

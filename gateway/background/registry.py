@@ -20,11 +20,13 @@ class Job:
     """A periodic job.
 
     `tick` does one round of work and returns how many items it handled (or None).
-    `scope="cluster"`: one tick per interval across every process sharing the database (the
-    processes race for the job's lease row; the loser does nothing). `scope="process"`: every
-    process ticks and the tick shares its rows out with `claim_due`/`lock_due`.
-    `lease_seconds`: how long a cluster tick may run before another process may assume its
-    runner died and start the next one (default: four intervals, at least a minute).
+    `scope="cluster"`: one tick per interval across every process sharing the database: the
+    process holding the job's lease runs it and renews the lease; the others check every half
+    lease whether it lapsed. `scope="process"`: every process ticks and the tick shares its rows
+    out with `claim_due`/`lock_due`.
+    `lease_seconds`: how long the leader's lease lasts without a renewal, so how soon another
+    process takes over from one that died (default: three intervals, at least ten seconds). A
+    tick should take less than that.
     """
 
     name: str
@@ -37,7 +39,7 @@ class Job:
         return float(self.every(settings) if callable(self.every) else self.every)
 
     def lease(self, settings: Settings) -> float:
-        return self.lease_seconds if self.lease_seconds is not None else max(60.0, 4 * self.interval(settings))
+        return self.lease_seconds if self.lease_seconds is not None else max(10.0, 3 * self.interval(settings))
 
 
 _JOBS: dict[str, Job] = {}

@@ -28,6 +28,8 @@ class BackgroundRunner:
         self.holder = holder or process_id()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        #: cluster jobs whose lease this process holds
+        self._leading: set[str] = set()
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -40,15 +42,18 @@ class BackgroundRunner:
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         self._stopping.set()
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._tasks = []
+        for name in sorted(self._leading):  # another process takes over at its next try
+            with contextlib.suppress(Exception):
+                await claims.give_up(name, self.holder)
+        self._leading.clear()
 
     async def _loop(self, job: Job) -> None:
         interval = job.interval(self.settings)
@@ -60,7 +65,14 @@ class BackgroundRunner:
             if self._stopping.is_set():
                 return
             await self.run_once(job)
-            delay = interval * random.uniform(0.9, 1.1)  # noqa: S311
+            # the leader comes back each interval (never early: it would find the tick not due);
+            # the others only check, every half lease, whether the leader is gone
+            wait = (
+                interval
+                if job.scope == "process" or job.name in self._leading
+                else max(interval, job.lease(self.settings) / 2)
+            )
+            delay = wait * random.uniform(1.0, 1.1)  # noqa: S311
 
     async def run_once(self, job: Job) -> bool:
         """One tick of `job` if it is this process's turn; True when it ran here."""
@@ -73,8 +85,10 @@ class BackgroundRunner:
                 metrics.observe_tick(job.name, "failed", 0.0, 0)
                 return False
             if not mine:
+                self._leading.discard(job.name)
                 metrics.observe_tick(job.name, "skipped", 0.0, 0)
                 return False
+            self._leading.add(job.name)
         started = time.perf_counter()
         items, error = 0, ""
         try:
@@ -84,9 +98,9 @@ class BackgroundRunner:
             log.warning("background: %s failed", job.name, exc_info=True)
         elapsed = time.perf_counter() - started
         metrics.observe_tick(job.name, "failed" if error else "ran", elapsed, items)
-        if job.scope == "cluster":
+        if job.scope == "cluster" and (items or error):
             try:
                 await claims.end_turn(job.name, items, error, self.holder)
-            except Exception:  # the lease lapses by itself
-                log.warning("background: %s: could not end its turn", job.name, exc_info=True)
+            except Exception:
+                log.warning("background: %s: could not record its tick", job.name, exc_info=True)
         return True
