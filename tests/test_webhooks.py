@@ -547,3 +547,19 @@ async def test_an_order_reaches_its_channel_and_a_fulfilment_order_its_supplier_
     assert "order.created" not in types("x")  # the order is the channel's; its share is the supplier's
     assert not [r for r in hooks["y"].accepted() if order["id"] in r.body.decode() or share["id"] in r.body.decode()]
     assert not [r for r in hooks["other_channel"].accepted() if order["id"] in r.body.decode()]
+
+
+async def test_a_slow_receiver_with_a_backlog_does_not_hold_up_another_endpoint(tenant: Any, receiver: Any) -> None:
+    slow = receiver(delay=0.2)  # 8 at a time: 40 a second
+    fast = receiver()
+    await endpoint(tenant, slow.url, ["test.slow"])
+    await endpoint(tenant, fast.url, ["test.fast"])
+    async with db().transaction():
+        for n in range(300):
+            await emit(tenant.id, "test.slow", {"n": n})
+    await eventually(lambda: len(slow.requests) >= 8)
+    async with db().transaction():
+        for n in range(5):
+            await emit(tenant.id, "test.fast", {"n": n})
+    await eventually(lambda: len(fast.accepted()) == 5, timeout=30)
+    assert len(slow.requests) < 250, "the fast endpoint waited for the slow one's backlog"

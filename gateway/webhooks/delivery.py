@@ -8,8 +8,9 @@ and if that process dies the delivery is simply due again when the lease ends. E
 written only where the claim is still the one that sent it.
 
 A process keeps at most `concurrency` attempts in flight, at most `endpoint_concurrency` per
-endpoint; a claim skips endpoints that are full, so one slow receiver cannot hold up the rest.
-Outcomes are written in batches (one transaction for many attempts). Pure decisions live in
+endpoint (see `Worker`); claims look past endpoints that are full at every poll, so one slow
+receiver with a backlog cannot hold up the rest. Outcomes are written in batches (one
+transaction for many attempts). Pure decisions live in
 `decide` (what an answer means) and `pick` (which due deliveries to take).
 """
 
@@ -394,20 +395,3 @@ class Worker:
             except Exception:
                 log.warning("recording webhook attempts failed; retrying", exc_info=True)
                 await asyncio.sleep(1)
-
-
-async def deliver_once(config: WebhookConfig, client: httpx.AsyncClient | None = None) -> int:
-    """One round without the loop (tests, the CLI): fan out everything, send what is due now,
-    record it; the number of attempts made."""
-    while await fan_out() >= BATCH:
-        pass
-    own = client is None
-    client = client or guarded_client(config.allow_insecure, httpx.Timeout(config.timeout), config.concurrency)
-    try:
-        jobs = await claim(config, config.concurrency, {})
-        results = await asyncio.gather(*(attempt(client, config, job) for job in jobs))
-        await record(results, config)
-        return len(jobs)
-    finally:
-        if own:
-            await client.aclose()
