@@ -71,11 +71,12 @@ async def fan_out(limit: int = BATCH) -> int:
         if not await database.fetch(f"SELECT id {after}", position, position, last_id, 1):
             return 0
     async with database.transaction():
-        place = await database.fetch(
-            f"SELECT position, event_id FROM webhook_fanout WHERE id = ?{database.skip_locked_sql}", CURSOR
-        )
-        if not place:
-            return 0  # PostgreSQL: another process holds the row and is fanning out
+        # one fan-out at a time. An advisory lock rather than a row lock: until its last two
+        # statements this transaction writes nothing, so it takes no transaction id and does
+        # not hold back the feed's horizon (or its own) while it reads
+        if not await database.try_transaction_lock("webhooks.fanout"):
+            return 0
+        place = await database.fetch("SELECT position, event_id FROM webhook_fanout WHERE id = ?", CURSOR)
         position, last_id = place[0]["position"], place[0]["event_id"]
         events = await database.fetch(
             f"SELECT id, tenant_id, type, supplier_id, channel_id, created_at, position {after}",

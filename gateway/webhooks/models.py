@@ -76,7 +76,7 @@ class WebhookAttempt(Table, tablename="webhook_attempts"):
 
 class WebhookFanout(Table, tablename="webhook_fanout"):
     """How far the fan-out has read the outbox: the feed's (position, id) of the last event it
-    turned into deliveries. One row; whoever holds its lock fans out."""
+    turned into deliveries. One row, moved by whoever holds the fan-out's lock."""
 
     id = Varchar(length=40, primary_key=True)
     position = BigInt(default=0)
