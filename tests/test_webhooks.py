@@ -563,3 +563,26 @@ async def test_a_slow_receiver_with_a_backlog_does_not_hold_up_another_endpoint(
             await emit(tenant.id, "test.fast", {"n": n})
     await eventually(lambda: len(fast.accepted()) == 5, timeout=30)
     assert len(slow.requests) < 250, "the fast endpoint waited for the slow one's backlog"
+
+
+async def test_redeliveries_while_the_worker_records_never_fail(tenant: Any, receiver: Any) -> None:
+    """Redelivery and the worker's records change the same delivery rows; on PostgreSQL they
+    take them in one order, so neither waits on the other in a circle (a deadlock, a 500)."""
+    import asyncio
+
+    hooks = receiver()
+    for _ in range(10):
+        await endpoint(tenant, hooks.url, ["supplier.created"])
+    await tenant.supplier("Popular")
+    event = next(e for e in await feed(tenant) if e["type"] == "supplier.created")
+    await eventually(lambda: len(hooks.accepted()) >= 10)
+
+    async def again() -> int:
+        response = await tenant.call("POST", f"/v1/events/{event['id']}/redeliver")
+        return int(response.status_code)
+
+    statuses = []
+    for _ in range(10):
+        statuses += await asyncio.gather(*(again() for _ in range(4)))
+    assert set(statuses) == {202}
+    await eventually(lambda: len(hooks.accepted()) >= 20)

@@ -206,6 +206,7 @@ async def record(results: Sequence[Result], config: WebhookConfig) -> None:
         return
     database = db()
     now = utcnow()
+    results = sorted(results, key=lambda r: r.job.delivery_id)  # rows in id order: see lock_deliveries
     async with database.transaction():
         sent = [r for r in results if r.job.endpoint_enabled]
         await database.execute_many(

@@ -129,6 +129,18 @@ async def _endpoint(principal: Principal, endpoint_id: str) -> dict[str, Any]:
     return await get_one(WebhookEndpoint, KIND, principal.tenant_id, endpoint_id, _visible(principal))
 
 
+async def lock_deliveries(where: str, *args: Any) -> None:
+    """Inside a transaction, on PostgreSQL: lock the deliveries matching `where` in id order
+    before a statement changes several of them. Every writer of several deliveries (the worker's
+    records, redelivery, disabling) takes its rows in that one order, so two of them never wait
+    for each other in a circle (a deadlock); SQLite's single writer needs none of this."""
+    database = db()
+    if database.lock_rows_sql:
+        await database.fetch(
+            f"SELECT id FROM webhook_deliveries WHERE {where} ORDER BY id{database.lock_rows_sql}", *args
+        )
+
+
 # -- endpoints ----------------------------------------------------------------------------------
 
 
@@ -363,7 +375,10 @@ async def redeliver_event(principal: Principal, event_id: str, endpoint_id: str 
             raise conflict(f"no enabled webhook endpoint of yours hears event {event_id}", "no-endpoint")
     now = utcnow()
     queued: list[DeliveryOut] = []
+    targets.sort(key=lambda row: row["id"])
     async with database.transaction():
+        ids = [target["id"] for target in targets]
+        await lock_deliveries(f"event_id = ? AND endpoint_id IN ({', '.join('?' for _ in ids)})", event_id, *ids)
         for target in targets:
             rows = await database.fetch(
                 "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, status, attempts, "
@@ -393,17 +408,24 @@ async def redeliver_since(principal: Principal, endpoint_id: str, since: datetim
     if row["status"] != "enabled":
         raise conflict(f"{KIND} {endpoint_id} is {row['status']}: enable it first", "endpoint-disabled")
     now = utcnow()
-    rows = await db().fetch(
+    database = db()
+    async with database.transaction():
+        await lock_deliveries("endpoint_id = ? AND created_at >= ?", endpoint_id, since)
+        rows = await _requeue(now, endpoint_id, principal.tenant_id, since)
+    return RedeliveredCount(queued=len(rows))
+
+
+async def _requeue(now: datetime, endpoint_id: str, tenant_id: str, since: datetime) -> list[dict[str, Any]]:
+    return await db().fetch(
         "UPDATE webhook_deliveries SET status = 'pending', failures = 0, next_attempt_at = ?, finished_at = NULL, "
         "updated_at = ? WHERE endpoint_id = ? AND tenant_id = ? AND created_at >= ? AND claim IS NULL "
         "AND (status = 'dead' OR (status = 'pending' AND failures > 0)) RETURNING id",
         now,
         now,
         endpoint_id,
-        principal.tenant_id,
+        tenant_id,
         since,
     )
-    return RedeliveredCount(queued=len(rows))
 
 
 # -- what the worker's outcomes mean for endpoints ------------------------------------------------
@@ -466,6 +488,7 @@ async def disable_endpoint(
     )
     if not rows:
         return None
+    await lock_deliveries("endpoint_id = ? AND status = 'pending'", endpoint_id)
     await database.fetch(
         "UPDATE webhook_deliveries SET status = 'dead', claim = NULL, last_error = ?, updated_at = ?, finished_at = ? "
         "WHERE endpoint_id = ? AND status = 'pending'",
