@@ -459,6 +459,8 @@ async def test_endpoint_life_cycle(tenant: Any, receiver: Any) -> None:
         "webhook_endpoint.enabled",
         "webhook_endpoint.deleted",
     ]
+    odd = await tenant.call("GET", f"/v1/webhook-endpoints/{ident}/deliveries", params={"event_type": "Not a type"})
+    assert odd.status_code == 400 and odd.json()["errors"][0]["field"] == "event_type"
     bad = await tenant.call("POST", "/v1/webhook-endpoints", json={"url": hooks.url, "events": ["Order.Created"]})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"].startswith("events")
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 import gateway.webhooks.jobs  # noqa: F401 - registers the delivery worker with gateway.background
-from gateway.events.controllers import EventId, EventType
+from gateway.events.controllers import EventId
 from gateway.http.fields import StatusChange
 from gateway.http.idempotency import IdempotencyKey
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
@@ -38,6 +38,8 @@ from gateway.webhooks.schemas import (
 )
 
 EndpointId = Annotated[str, PathParameter(pattern=pattern("whe"))]
+#: an event type, as `GET /v1/events?type=` takes it
+EVENT_TYPE_PATTERN = r"^[a-z_]+(\.[a-z_]+)+$"
 #: the cursor of an endpoint's own lists: opaque (the previous page's `next_cursor`); the path
 #: already confines the list to one endpoint
 Cursor = Annotated[
@@ -168,7 +170,10 @@ class WebhookEndpointController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         after: Cursor = None,
         status: FromQuery[DeliveryStatus | None] = None,
-        event_type: Annotated[EventType | None, QueryParameter(name="event_type")] = None,
+        event_type: Annotated[
+            str | None,
+            QueryParameter(name="event_type", pattern=EVENT_TYPE_PATTERN, max_length=64, description="Only this type."),
+        ] = None,
     ) -> DeliveryPage:
         """One delivery per event sent to the endpoint, oldest first: `pending` (due or waiting
         for a retry), `succeeded`, or `dead` (its retries ran out; redeliver it)."""
