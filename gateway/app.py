@@ -38,6 +38,9 @@ from gateway.storage import Database, make_engine, use
 from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
 from gateway.tenancy.controllers import ApiKeyController
 from gateway.tenancy.origins import origin_in_use
+from gateway.webhooks.config import WebhookConfig
+from gateway.webhooks.config import use as use_webhook_config
+from gateway.webhooks.controllers import ROUTES as WEBHOOK_ROUTES
 from suppliers.routes import ROUTES as SUPPLIER_ROUTES
 
 log = logging.getLogger("gateway")
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         use_keyring(load_keyring(settings))  # refuses to start on PostgreSQL without keys
         use(database)  # at startup, not construction: building an app for its schema binds nothing
+        use_webhook_config(WebhookConfig.from_settings(settings))
         # the jobs the domains registered (gateway.background); `serve --no-background` leaves them
         # to `gateway worker` processes
         runner = BackgroundRunner(settings) if settings.background else None
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ApiKeyController,
             EventController,
             *OAUTH_ROUTES,
+            *WEBHOOK_ROUTES,
         ],
         middleware=[
             RequestContextMiddleware,

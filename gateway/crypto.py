@@ -423,6 +423,8 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("fulfilment_orders", "pickup_code", "pickup_code"),
     # the private parts of the OAuth signing keys (gateway.oauth.keyring), which belong to no tenant
     EncryptedColumn("oauth_signing_keys", "private_jwk", "private_jwk", tenant_sql="'platform'"),
+    EncryptedColumn("webhook_endpoints", "secret", "secret"),
+    EncryptedColumn("webhook_endpoints", "previous_secret", "previous_secret"),
 )
 
 

@@ -14,6 +14,7 @@ from gateway.storage import all_tables, db
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
 from gateway.tenancy.schemas import ApiKeyCreate, ChannelOwner, SupplierOwner
+from gateway.webhooks import demo as webhooks_demo
 from suppliers.catalogue import demo as catalogue_demo
 from suppliers.inventory import demo as inventory_demo
 from suppliers.locations import demo as locations_demo
@@ -79,6 +80,7 @@ async def build_demo(reset: bool = False, origins: list[str] | None = None) -> d
         orders_demo,
         insight_demo,
         storefront_demo,
+        webhooks_demo,
     )
     for area in areas:
         await area.seed(principal, world)
@@ -98,6 +100,8 @@ async def build_demo(reset: bool = False, origins: list[str] | None = None) -> d
         },
         "shop": [f"{origin}/demo/shop" for origin in shop_origins],
         "oauth": oauth,
+        #: disabled, at a placeholder URL: PATCH the url to your receiver, enable, ping (docs/webhooks.md)
+        "webhook_endpoints": world.get("webhook_endpoints", []),
         "try": [
             f"curl -s http://127.0.0.1:8000/v1/suppliers -H 'Authorization: Bearer {operator_key}'",
             f"curl -s http://127.0.0.1:8000/v1/suppliers/{suppliers[0]['id']} -H 'Authorization: Bearer {suppliers[0]['secret_key']}'",

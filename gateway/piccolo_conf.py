@@ -14,6 +14,7 @@ APPS = [
     "gateway.background.piccolo_app",
     "gateway.users.piccolo_app",
     "gateway.oauth.piccolo_app",
+    "gateway.webhooks.piccolo_app",
     "suppliers.piccolo_app",
     "suppliers.catalogue.piccolo_app",
     "suppliers.locations.piccolo_app",

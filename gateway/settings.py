@@ -81,6 +81,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oauth_access_token_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 3600
     #: lifetime of a refresh token (each use issues a new one), days
     oauth_refresh_token_days: Annotated[int, Meta(ge=1, le=365)] = 30
+    #: allow webhook endpoints on `http` and loopback addresses (development and tests only)
+    webhooks_allow_insecure: bool = False
+    #: waits after successive failed webhook attempts, e.g. `5s,5m,30m,2h`; unset: the default
+    #: (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: ten attempts over 75 hours)
+    webhooks_retry_schedule: Annotated[str, Meta(max_length=1000)] | None = None
+    #: a webhook endpoint is disabled after this many deliveries dead-lettered in a row
+    webhooks_disable_after: Annotated[int, Meta(ge=1, le=1_000_000)] = 10
+    #: how long one webhook attempt may take (connect, send, answer)
+    webhooks_timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0
+    #: webhook attempts in flight per process, and per endpoint within a process
+    webhooks_concurrency: Annotated[int, Meta(ge=1, le=10_000)] = 64
+    webhooks_endpoint_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 8
+    #: days finished webhook deliveries and their attempts are kept (then purged hourly)
+    webhooks_retention_days: Annotated[int, Meta(ge=1, le=3660)] = 30
+    #: how often an idle delivery worker looks for new events and due retries
+    webhooks_poll_seconds: Annotated[float, Meta(ge=0.01, le=60)] = 0.1
 
     def __repr__(self) -> str:
         """Without the keys, so that logging the settings never leaks them."""
@@ -134,6 +150,10 @@ def _check(name: str, value: Any) -> None:
         parts = urlsplit(str(value))
         if parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
             raise ValueError("an http issuer only on a loopback address")
+    if name == "webhooks_retry_schedule":
+        from gateway.webhooks.schedule import parse
+
+        parse(str(value))
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -170,6 +190,8 @@ def _expected(kind: msgspec.inspect.Type, name: str) -> str:
         return "comma-separated IP addresses or networks (10.0.0.0/8, 192.0.2.7)"
     if name == "database_url":
         return "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE[?sslmode=...]"
+    if name == "webhooks_retry_schedule":
+        return "comma-separated durations such as 5s,5m,30m,2h,1d"
     if name == "redis_url":
         return "redis://HOST:PORT/DB, rediss://... or unix://PATH"
     if name == "oauth_issuer":

@@ -342,7 +342,7 @@ async def test_keys_rotate_reencrypts_stored_rows_under_the_current_key(database
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == (
         f"re-encrypted 5 rows under key {current.current_id} (orders.customer: 3, fulfilment_orders.pickup_code: 1, "
-        "oauth_signing_keys.private_jwk: 1)"
+        "oauth_signing_keys.private_jwk: 1, webhook_endpoints.secret: 0, webhook_endpoints.previous_secret: 0)"
     )
     sealed = await _stored("oauth_signing_keys", "private_jwk", signing_kid)
     assert current.decrypt_json(sealed, row_context("platform", signing_kid, "private_jwk")) == private

@@ -243,6 +243,8 @@ class Sampler:
 
 
 def _string(schema: dict[str, Any]) -> str:
+    if schema.get("format") == "date-time":
+        return "2026-01-01T00:00:00Z"
     low, high = schema.get("minLength", 1), schema.get("maxLength", 64)
 
     def fits(value: str) -> bool:

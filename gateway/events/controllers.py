@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -9,6 +8,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from gateway.events import services
 from gateway.events.schemas import EventOut, EventPage
+from gateway.events.services import to_event
 from gateway.http.pagination import DEFAULT_LIMIT, Limit, after_param, make_page
 from gateway.http.problems import not_found, responses
 from gateway.ids import pattern
@@ -16,23 +16,6 @@ from gateway.tenancy.auth import principal_of
 
 EventId = Annotated[str, PathParameter(pattern=pattern("evt"))]
 EventType = Annotated[str, msgspec.Meta(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=64)]
-
-
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def to_event(row: dict[str, Any]) -> EventOut:
-    data = row["data"]
-    return EventOut(
-        id=row["id"],
-        type=row["type"],
-        created_at=_as_datetime(row["created_at"]),
-        data=msgspec.json.decode(data) if isinstance(data, (str, bytes)) else data,
-    )
 
 
 class EventController(Controller):

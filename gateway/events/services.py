@@ -6,16 +6,37 @@ change commit together or not at all (DESIGN §8).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from gateway.clock import utcnow
+from gateway.events import audience
+from gateway.events.schemas import EventOut
 from gateway.ids import new_id
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 
 _json = msgspec.json.Encoder()
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def to_event(row: dict[str, Any]) -> EventOut:
+    """An `events` row as the feed shows it (and as webhooks deliver it)."""
+    data = row["data"]
+    return EventOut(
+        id=row["id"],
+        type=row["type"],
+        created_at=_as_datetime(row["created_at"]),
+        data=msgspec.json.decode(data) if isinstance(data, (str, bytes)) else data,
+    )
 
 
 async def emit(
@@ -43,11 +64,7 @@ async def emit(
 
 
 def _audience(principal: Principal) -> tuple[str, list[Any]]:
-    if principal.type == "supplier":
-        return " AND supplier_id = ?", [principal.owner_id]
-    if principal.type == "channel":
-        return " AND channel_id = ?", [principal.owner_id]
-    return "", []
+    return audience.sql_filter(principal.type, principal.owner_id)
 
 
 async def feed(principal: Principal, after: str | None, limit: int, types: list[str] | None) -> list[dict[str, Any]]:
