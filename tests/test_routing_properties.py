@@ -728,14 +728,14 @@ async def test_an_order_from_an_open_quote_always_gets_its_stock(
     # 2 held at `first` (nearest), then 3 at `second` (the only one left with 3 available)
     assert [[s["location_id"] for s in q["shipments"]] for q in quotes] == [[first], [second]]
     # yield between reading the stock and taking it, so the rush really races on SQLite too
-    original = routing.candidates
+    original = routing.decide
 
-    async def candidates(*args: Any, **kwargs: Any) -> list[core.Candidate]:
-        found = await original(*args, **kwargs)
+    async def decide(*args: Any, **kwargs: Any) -> routing.Decision:
+        decided = await original(*args, **kwargs)
         await asyncio.sleep(0)
-        return found
+        return decided
 
-    monkeypatch.setattr(routing, "candidates", candidates)
+    monkeypatch.setattr(routing, "decide", decide)
     headers = {"Authorization": f"Bearer {city.channel_key}"}
     rush = [
         direct.post("/v1/orders", json={"lines": [{"sku": sku, "qty": 1}], "destination": centre}, headers=headers)
