@@ -21,8 +21,9 @@ its own list of locations, or `lowest_cost`.
 **Bounded plans.** The I/O edge reads stock for the nearest sites first. Given `Unseen`, lower
 bounds on every rule's key of the candidates it has not read (farther than `distance_km`,
 their best tier, ...), `plan` also says whether its answer is `settled`: every choice it made
-(the best *and* the runner-up of each round, which names the deciding rule, and each source
-of a split) ranks strictly before anything an unread candidate could show. A settled plan is
+(the best *and* the runner-up of each round, which names the deciding rule) ranks strictly
+before anything an unread candidate could show, and no line waits for a split (a candidate
+not read might fill it whole). A settled plan is
 the plan of the full candidate set, share for share and rule for rule; an unsettled one means
 "read farther and plan again".
 """
@@ -246,6 +247,8 @@ def plan(
         # each candidate's key once per round: the best two say who wins and which rule decided
         scored = [(_key(rules, c, remaining), c) for c in pool if _fills(c, remaining)]
         if not scored:
+            if unseen is not None:
+                return unsettled()  # an unseen candidate may fill a line whole
             break
         top = heapq.nsmallest(2, scored, key=itemgetter(0))
         if unseen is not None:
@@ -266,38 +269,28 @@ def plan(
         take(best, _fills(best, remaining), _deciding_rule(rules, best_key, top[1][0] if len(top) > 1 else None))
         first_round = False
 
-    if remaining and split_quantities and not _split_quantities(rules, shares, pool, remaining, unseen):
-        return unsettled()
-    if remaining and unseen is not None:
-        return unsettled()  # an unseen candidate may have what is missing
+    # with `unseen`, a line no candidate read fills whole has already made the plan unsettled
+    # (an unseen one might): what is left to split here was left by everyone
+    if remaining and split_quantities:
+        _split_quantities(rules, shares, pool, remaining)
     return Plan(shares=shares, unfilled=[Line(sku, qty) for sku, qty in remaining.items()], considered=len(candidates))
 
 
 def _split_quantities(
-    rules: Sequence[tuple[str, Key]],
-    shares: list[Share],
-    pool: list[Candidate],
-    remaining: dict[str, int],
-    unseen: Unseen | None = None,
-) -> bool:
+    rules: Sequence[tuple[str, Key]], shares: list[Share], pool: list[Candidate], remaining: dict[str, int]
+) -> None:
     """Fill what is left unit-wise: locations already shipping first (no new shipment), then
-    the best-ranked others. A line that cannot be filled in total is left untouched. False
-    when an unseen candidate could take part (a source ranked after what it may be)."""
+    the best-ranked others. A line that cannot be filled in total is left untouched."""
     for sku in list(remaining):
         qty = remaining[sku]
         shipping = [(s.candidate, s) for s in shares if s.candidate.stock.get(sku, 0) > 0]
         others = sorted((c for c in pool if c.stock.get(sku, 0) > 0), key=lambda c: _key(rules, c, {sku: 1}))
         sources: list[tuple[Candidate, Share | None]] = [*shipping, *((c, None) for c in others)]
         if sum(c.stock[sku] for c, _ in sources) < qty:
-            if unseen is not None:
-                return False
             continue
-        floor = None if unseen is None else _floor(rules, unseen, {sku: 1})
         for candidate, share in sources:
             units = min(qty, candidate.stock[sku])
             if share is None:
-                if unseen is not None and (floor is None or not _key(rules, candidate, {sku: 1}) < floor):
-                    return False
                 share = Share(candidate=candidate, lines=[], decided_by="split_quantities")
                 shares.append(share)
                 pool.remove(candidate)
@@ -306,4 +299,3 @@ def _split_quantities(
             if qty == 0:
                 break
         del remaining[sku]
-    return True
