@@ -1,9 +1,12 @@
 """The I/O edge of routing: a tenant's policy, and the candidates for an order.
 
-`candidates` turns the spatial index's sites around a destination into `core.Candidate`s:
-it applies every filter of DESIGN §6 that needs the database (supplier active, an active
-offer at or below the listing price, stock), reads the suppliers' reliability and today's
-load, and computes each promise. The decision itself is `core.plan`, pure.
+`decide` is the decision an order, a quote or a re-route gets: it reads the facts of the sites
+nearest the destination first (one statement per batch: stock at the listing price, cost,
+the supplier's scorecard, today's load) and widens only while `core.plan` says its plan is
+not settled. `candidates` is the same over every site in reach, for those that want them all
+(and as the reference the property tests hold `decide` to). Either applies every filter of
+DESIGN §6 that needs the database (supplier active, an active offer at or below the listing
+price, stock) and computes each promise; the decision itself is `core.plan`, pure.
 """
 
 from __future__ import annotations
