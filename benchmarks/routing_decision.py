@@ -242,16 +242,17 @@ def decide_bounded(
             pending += [(site, d) for site, d in ring if "delivery" in site.modes]
             beyond, within = within, (within * 2.0 if within < routing.LAST_RING_KM else math.inf)
         t1 = clock()
+        batch, pending = routing.nearest_batch(pending, routing.BATCH)
         stocked: list[tuple[Site, float, dict[str, int]]] = []
-        for site, distance in pending:
+        for site, distance in batch:
             held = stock.get(site.id)
             if held is None:
                 continue
             mine = {sku: units for sku, units in held.items() if sku in wanted}
             if mine:
                 stocked.append((site, distance, mine))
-        if pending:
-            read, reads, pending = read + len(pending), reads + 1, []
+        if batch:
+            read, reads = read + len(batch), reads + 1
         t2 = clock()
         for site, distance, mine in stocked:
             made = promise(site, distance, now, travels=True, taken_today=0, memo=memo)
@@ -268,7 +269,8 @@ def decide_bounded(
                 )
             )
         t3 = clock()
-        unseen = None if beyond == math.inf else routing._unseen(profiles, [], 0, beyond, True)
+        horizon = batch[-1][1] if pending else beyond
+        unseen = None if horizon == math.inf else routing._unseen(profiles, [], 0, horizon, True)
         decided = core.plan(lines, found, rules, split_quantities=True, unseen=unseen)
         settled = decided.settled and (unseen is None or routing._alternatives_settled(found, decided, unseen))
         t4 = clock()

@@ -329,9 +329,9 @@ async def decide(
     same shares, deciding rules and routing-record alternatives as a plan over every candidate
     (`candidates`), for a fraction of the reads in a dense city.
 
-    Rings of the spatial index are gathered until `BATCH` serving sites wait, then their facts
-    are read in one statement and the plan is made over everything read so far with `Unseen`
-    bounds on the rest: farther than the ring, no faster than the index's fastest profile
+    Rings of the spatial index are gathered until `BATCH` serving sites wait, then the facts of
+    the nearest `BATCH` are read in one statement and the plan is made over everything read so
+    far with `Unseen` bounds on the rest: farther than the last site read, no faster than the index's fastest profile
     (kind and preparation) can promise from there, ranked no higher than the best ranked site
     still out there."""
     now = now or utcnow()
@@ -354,14 +354,31 @@ async def decide(
                 (site, d) for site, d in ring if site.id not in excluded and facts.serves(site, mode, pickup_point_id)
             ]
             beyond, within = within, (within * 2.0 if within < LAST_RING_KM else math.inf)
-        if pending:
-            known = await _read(tenant_id, [site for site, _ in pending], prices, now)
-            found += facts.assemble(pending, known, now, mode, pickup_point_id, memo)
-            read, reads, pending = read + len(pending), reads + 1, []
-        unseen = None if beyond == math.inf else _unseen(profiles, ranked, unranked, beyond, travels)
+        batch, pending = nearest_batch(pending, BATCH)
+        if batch:
+            known = await _read(tenant_id, [site for site, _ in batch], prices, now)
+            found += facts.assemble(batch, known, now, mode, pickup_point_id, memo)
+            read, reads = read + len(batch), reads + 1
+        # every site not read is farther than the last one read (the rest of the ring) or than the ring
+        horizon = batch[-1][1] if pending else beyond
+        unseen = None if horizon == math.inf else _unseen(profiles, ranked, unranked, horizon, travels)
         decided = core.plan(lines, found, rules, split_quantities=policy.split_quantities, unseen=unseen)
         if decided.settled and (unseen is None or _alternatives_settled(found, decided, unseen)):
             return Decision(plan=decided, candidates=found, read=read, reads=reads)
+
+
+def nearest_batch(
+    sites: list[tuple[Site, float]], size: int
+) -> tuple[list[tuple[Site, float]], list[tuple[Site, float]]]:
+    """The first `size` of `sites` (nearest first), with any others at the same distance as the
+    last of them, and the rest: everything left is then strictly farther than what is read."""
+    if len(sites) <= size:
+        return sites, []
+    last = sites[size - 1][1]
+    end = size
+    while end < len(sites) and sites[end][1] <= last:
+        end += 1
+    return sites[:end], sites[end:]
 
 
 def _ranked_reach(
