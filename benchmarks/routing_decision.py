@@ -394,6 +394,33 @@ def load_average() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def profile_bounded(
+    world: list[Site],
+    stock: Stock,
+    rates: dict[str, float],
+    points: list[tuple[float, float]],
+    lines: list[list[core.Line]],
+    now: datetime,
+    path: Path,
+) -> None:
+    """The bounded decision over every destination under cProfile: where what is left goes."""
+    import cProfile
+    import pstats
+
+    index = build_index(world)
+    rules = core.make_rules(core.DEFAULT_RULES)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for (lat, lng), order in zip(points, lines, strict=True):
+        decide_bounded(index, lat, lng, order, stock, rates, now, rules)
+    profiler.disable()
+    with path.open("w") as out:
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(25)
+    log(f"profile of the bounded decision written to {path}")
+
+
 def memoise_next_open() -> None:
     """What if: `promise.next_open` computed once per (timetable, timezone, time) instead of
     once per site. Timetables are shared objects (the directory interns them), so one decision
@@ -671,6 +698,7 @@ def main() -> None:
         help="also run the pure decision with promise.next_open memoised per timetable (a measuring "
         "device, not the app's code; patched in this process only, after the other measurements)",
     )
+    parser.add_argument("--profile", type=Path, help="also profile the bounded pure decision into this file")
     parser.add_argument("--db-file", type=Path, help="keep the SQLite database here; reuse it when it exists")
     parser.add_argument(
         "--max-other-cpu", type=float, default=0.15, help="wait (up to 60 s) for the machine to be this quiet first"
@@ -703,6 +731,9 @@ def main() -> None:
         )
         if not args.db_file:
             shutil.rmtree(Path(url[len("sqlite:///") :]).parent, ignore_errors=True)
+    if args.profile:
+        points = destinations(args.queries)
+        profile_bounded(world, stock, rates, points, order_lines[: args.queries], now, args.profile)
     if args.what_if and not args.skip_pure:
         memoise_next_open()
         points = destinations(args.queries)

@@ -340,7 +340,8 @@ class LocationIndex:
         else:
             ring = _ring(beyond_km, within_km)
             for grid in self._grids:
-                if grid.count:
+                # no site of a class whose largest radius is within `beyond_km` reaches past it
+                if grid.count and grid.reach_km > beyond_km:
                     for cell in grid.near(lat, lng, min(grid.reach_km, within_km)):
                         cell.collect_ring(lat, lng, ring, found, grid.reach_km)
             if self._far:
