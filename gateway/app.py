@@ -18,6 +18,7 @@ from channels.orders.controllers import ROUTES as ORDER_ROUTES
 from channels.routing.controllers import ROUTES as ROUTING_ROUTES
 from channels.statements.controllers import ROUTES as STATEMENT_ROUTES
 from channels.storefront.controllers import ROUTES as STOREFRONT_ROUTES
+from gateway import startup
 from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if runner is not None:
             await runner.start()
         try:
-            yield
+            async with startup.running():  # what components start beside us (warm caches)
+                yield
         finally:
             if runner is not None:
                 await runner.stop()  # a running tick finishes before the pool closes

@@ -110,6 +110,46 @@ def test_covering_is_the_brute_force_scan(world: list[Site], queries: list[tuple
         assert answer(index, lat, lng) == brute(world, lat, lng)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    worlds(),
+    st.lists(points(), min_size=1, max_size=4),
+    st.lists(st.one_of(st.floats(0.0, 40.0), st.floats(0.0, 25_000.0)), max_size=6),
+)
+def test_rings_tile_the_covering_sites(
+    world: list[Site], queries: list[tuple[float, float]], cuts: list[float]
+) -> None:
+    """Rings of distance, one after the other, return what one covering call returns (the
+    brute-force scan), in the same order: routing reads them nearest first and widens."""
+    index = LocationIndex()
+    for s in world:
+        index.upsert(s)
+    bounds = [-1.0, *sorted(set(cuts)), math.inf]
+    for lat, lng in queries + [(s.lat, s.lng) for s in world[:3]]:
+        rings = [
+            [(s.id, d) for s, d in index.covering(lat, lng, beyond_km=beyond, within_km=within)]
+            for beyond, within in zip(bounds, bounds[1:], strict=False)
+        ]
+        for (beyond, within), ring in zip(zip(bounds, bounds[1:], strict=False), rings, strict=True):
+            assert all(beyond < d <= within for _, d in ring)
+        assert [hit for ring in rings for hit in ring] == brute(world, lat, lng)
+
+
+def test_the_index_counts_its_profiles() -> None:
+    """(kind, prep minutes) of the sites here, kept through upserts and removes: what bounds
+    the promise of a site routing has not read."""
+    index = LocationIndex()
+    index.upsert(site("loc_1", 30.0, 120.0, 5.0))
+    index.upsert(site("loc_2", 30.0, 120.0, 5.0, kind="central_warehouse"))
+    index.upsert(site("loc_3", 30.1, 120.0, 5.0))
+    assert sorted(index.profiles()) == [("central_warehouse", 10), ("store", 10)]
+    index.remove("loc_2")
+    index.upsert(site("loc_1", 31.0, 121.0, 50.0, kind="kitchen"))
+    assert sorted(index.profiles()) == [("kitchen", 10), ("store", 10)]
+    index.remove("loc_3")
+    assert sorted(index.profiles()) == [("kitchen", 10)]
+
+
 def towards(lat: float, lng: float, bearing: float, km: float) -> tuple[float, float]:
     """The point `km` from (lat, lng) along `bearing` degrees, on the same sphere."""
     phi, lam, theta, delta = math.radians(lat), math.radians(lng), math.radians(bearing), km / EARTH_RADIUS_KM
@@ -397,3 +437,51 @@ async def test_tenants_do_not_share_an_index(tenant: Any, new_tenant: Any) -> No
     theirs = await _create(other, other_key)
     assert [s.id for s, _ in (await index_for(tenant.id)).covering(*HANGZHOU)] == [mine["id"]]
     assert [s.id for s, _ in (await index_for(other.id)).covering(*HANGZHOU)] == [theirs["id"]]
+
+
+async def test_start_up_warms_every_tenant_with_locations(tenant: Any) -> None:
+    """`directory.warm` (a `gateway.startup` hook the app runs when it starts) loads the index of
+    every tenant that has locations, so no order waits for the first load."""
+    _, key = await tenant.supplier()
+    made = await _create(tenant, key)
+    directory.forget()
+    assert directory.cached(tenant.id) is None
+    await directory.warm()
+    entry = directory.cached(tenant.id)
+    assert entry is not None and made["id"] in entry[0]
+
+
+async def test_start_up_hooks_run_beside_the_app_and_stop_with_it() -> None:
+    """Hooks run as tasks (the app does not wait for them), a failing one is logged and
+    harms nothing, and those still running are cancelled when the app stops."""
+    from gateway import startup
+
+    ran: list[str] = []
+    release = asyncio.Event()
+
+    async def quick() -> None:
+        ran.append("quick")
+
+    async def failing() -> None:
+        raise RuntimeError("cold cache")
+
+    async def slow() -> None:
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            ran.append("cancelled")
+            raise
+
+    hooks = [quick, failing, slow]
+    before = list(startup._hooks)
+    startup._hooks.clear()  # only these (not the index warming of every tenant in the test database)
+    try:
+        for hook in hooks:
+            startup.on_startup(hook)
+        startup.on_startup(quick)  # once per registration
+        async with startup.running():
+            await asyncio.sleep(0.01)
+            assert ran == ["quick"]
+        assert ran == ["quick", "cancelled"]
+    finally:
+        startup._hooks[:] = before

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from order_world import City, make_city, near
 
@@ -262,6 +262,121 @@ def test_the_second_of_a_pair_is_ranked_on_what_it_ships() -> None:
     assert [s.candidate.site.id for s in decided.shares] == ["loc_ab", "loc_c"]
 
 
+# -- bounded plans: the nearest candidates first, widened until settled -----------------------------
+
+
+def shape(decided: core.Plan) -> list[tuple[str, list[tuple[str, int]], str]]:
+    """A plan as the order sees it: who ships what, and the rule that put it there."""
+    return [(s.candidate.site.id, [(line.sku, line.qty) for line in s.lines], s.decided_by) for s in decided.shares]
+
+
+def unseen_beyond(
+    candidates: Sequence[core.Candidate], radius: float, slack: int, ranked: dict[str, int]
+) -> core.Unseen:
+    """Bounds on the candidates farther than `radius`, `slack` below the tightest ones (a bound
+    need not be tight, only never above what it bounds)."""
+    farther = [c for c in candidates if c.distance_km > radius]
+    return core.Unseen(
+        distance_km=radius,
+        tier=max(0, min((TIERS.index(c.promise.tier) for c in farther), default=len(TIERS)) - slack),
+        eta_minutes=max(0, min((c.promise.eta_minutes for c in farther), default=10_000) - slack * 7),
+        rank=max(0, min((ranked.get(c.site.id, len(ranked)) for c in farther), default=len(ranked)) - slack),
+    )
+
+
+RULE_ORDERS = st.one_of(
+    st.just(list(core.DEFAULT_RULES)),
+    st.permutations(core.RULES).flatmap(lambda rules: st.integers(1, len(rules)).map(lambda n: list(rules[:n]))),
+)
+#: a city: mostly near, stocked, small orders, so that plans often settle before the last one
+SMALL_LINES = st.lists(st.builds(core.Line, st.sampled_from(SKUS), st.integers(1, 3)), min_size=1, max_size=3)
+WIDE_CANDIDATE = st.tuples(
+    st.integers(0, 99),
+    st.lists(st.integers(0, 6), min_size=len(SKUS), max_size=len(SKUS)),
+    st.sampled_from(["near"] * 5 + ["mid", "far"]),
+    DISTANCES,
+    RELIABILITIES,
+    st.sampled_from([20, 45, 45, 300, 2000]),
+    st.lists(st.integers(50, 60), min_size=len(SKUS), max_size=len(SKUS)),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(LINES, SMALL_LINES),
+    st.lists(WIDE_CANDIDATE, max_size=20, unique_by=lambda drawn: drawn[0]),
+    st.booleans(),
+    RULE_ORDERS,
+    st.lists(st.floats(0.0, 31.0), min_size=1, max_size=8),
+    st.integers(0, 2),
+    st.permutations([f"loc_{n:02d}" for n in range(0, 100, 7)]),
+)
+def test_a_plan_over_the_nearest_once_settled_is_the_plan_over_all(
+    lines: list[core.Line],
+    drawn: list[tuple[Any, ...]],
+    split: bool,
+    names: list[str],
+    radii: list[float],
+    slack: int,
+    ranked_ids: list[str],
+) -> None:
+    """For any rules and any radius: a plan over the candidates within it, told bounds on the
+    others, is either unsettled or exactly the plan over all of them (shares, lines, deciding
+    rules); widening until settled always ends with the full plan."""
+    candidates = [
+        core.Candidate(
+            site=make_site(f"loc_{ident:02d}"),
+            distance_km=distance,
+            promise=Promise(tier=tier, eta_minutes=eta, promised_at=NOW, starts_at=NOW),
+            reliability=reliability,
+            stock=dict(zip(SKUS, stock, strict=True)),
+            cost=dict(zip(SKUS, costs, strict=True)),
+        )
+        for ident, stock, tier, distance, reliability, eta, costs in drawn
+    ]
+    rules = core.make_rules(names, ranked_ids)
+    ranked = {location_id: position for position, location_id in enumerate(ranked_ids)}
+    full = core.plan(lines, candidates, rules, split_quantities=split)
+    assert full.settled
+    for radius in sorted(radii):
+        nearest = [c for c in candidates if c.distance_km <= radius]
+        bounded = core.plan(
+            lines, nearest, rules, split_quantities=split, unseen=unseen_beyond(candidates, radius, slack, ranked)
+        )
+        if bounded.settled:
+            event("settled before the last candidate" if len(nearest) < len(candidates) else "settled with all")
+            assert shape(bounded) == shape(full)
+            assert [(line.sku, line.qty) for line in bounded.unfilled] == [
+                (line.sku, line.qty) for line in full.unfilled
+            ]
+            assert bounded.considered == len(nearest)
+            return
+    # nothing farther is left: the last widening is the full plan
+    assert shape(core.plan(lines, candidates, rules, split_quantities=split)) == shape(full)
+
+
+def test_a_settled_plan_needs_only_the_nearest() -> None:
+    """The nearest two fill everything, near: nothing farther can beat them or the runner-up."""
+    lines = [core.Line("A", 1), core.Line("B", 2)]
+    nearest = [
+        make_candidate("loc_1", {"A": 1, "B": 2}, "near", 0.4, 0.9),
+        make_candidate("loc_2", {"A": 3, "B": 5}, "near", 0.6, 0.95),
+        make_candidate("loc_3", {"A": 3}, "near", 0.7, 1.0),
+    ]
+    decided = core.plan(lines, nearest, unseen=core.Unseen(distance_km=1.0))
+    assert decided.settled and shape(decided) == [("loc_1", [("A", 1), ("B", 2)], "nearest")]
+    # only one fills everything: a farther one might too, and be the runner-up that names the rule
+    alone = core.plan(lines, [nearest[0], nearest[2]], unseen=core.Unseen(distance_km=1.0))
+    assert not alone.settled
+    # a nearest that fills part only: a farther one filling everything would win
+    partial = core.plan(lines, nearest[2:], unseen=core.Unseen(distance_km=1.0))
+    assert not partial.settled
+    # a mid-tier best: a farther near one would win
+    slow = [make_candidate(f"loc_{n}", {"A": 1, "B": 2}, "mid", 0.1 * n, 1.0) for n in (1, 2)]
+    assert not core.plan(lines, slow, unseen=core.Unseen(distance_km=1.0)).settled
+    assert core.plan(lines, slow, unseen=core.Unseen(distance_km=1.0, tier=1)).settled
+
+
 # -- promises ------------------------------------------------------------------------------------
 
 ZONES = ("UTC", "Asia/Shanghai", "Asia/Kolkata", "America/Bogota")  # no daylight saving time
@@ -449,7 +564,9 @@ def scatter(rng: random.Random, radius_km: float) -> tuple[float, float]:
     return near(km_north=distance * math.cos(angle), km_east=distance * math.sin(angle))
 
 
-async def build_world(city: City, rng: random.Random) -> tuple[list[str], dict[str, int]]:
+async def build_world(
+    city: City, rng: random.Random, locations: tuple[int, int] = (30, 40), spread_km: float = 20.0
+) -> tuple[list[str], dict[str, int]]:
     """Suppliers (one inactive), 25-40 locations of every kind and mode within 20 km (some
     inactive), offers (some above the listing price, inactive, in another currency or with a
     minimum retail price above it), random stock and safety stock, random scorecards."""
@@ -468,19 +585,19 @@ async def build_world(city: City, rng: random.Random) -> tuple[list[str], dict[s
                 min_retail = rng.choice([None] * 6 + [price - 20, price + 20])
                 await add_offer(tenant_id, supplier, sku, wholesale, currency, min_retail)
                 offered[supplier].append(sku)
-    locations = []
+    made = []
     items: dict[str, list[SetItem]] = {supplier: [] for supplier in suppliers}
-    for _ in range(rng.randint(30, 40)):
+    for _ in range(rng.randint(*locations)):
         supplier = rng.choice(suppliers)
         location = await city.location(
             supplier,
-            *scatter(rng, 20.0),
+            *scatter(rng, spread_km),
             kind=rng.choice(KINDS),
             radius_km=rng.uniform(3.0, 15.0),
             modes=rng.choice(MODE_SETS),
             prep_minutes=rng.choice([0, 5, 10, 30, 90]),
         )
-        locations.append(location)
+        made.append(location)
         for sku in offered[supplier]:
             on_hand = 0 if rng.random() < 0.2 else rng.randint(1, 9)
             safety = rng.choice([None, None, None, 0, 1, 2])
@@ -491,7 +608,7 @@ async def build_world(city: City, rng: random.Random) -> tuple[list[str], dict[s
         if batch:
             result = await inventory.set_levels(operator(tenant_id), batch)
             assert result.applied == len(batch), result
-    for location in rng.sample(locations, k=len(locations) // 7):
+    for location in rng.sample(made, k=len(made) // 7):
         await deactivate_location(tenant_id, location)
     await db().fetch(
         "UPDATE suppliers SET status = 'inactive' WHERE tenant_id = ? AND id = ?", tenant_id, rng.choice(suppliers)
@@ -701,6 +818,64 @@ async def test_quotes_choose_what_a_brute_force_scan_chooses(tenant: Any, seed: 
     assert placed >= 8 and refused >= 1 and split >= 1 and decoys >= 10, (placed, refused, split, decoys)
 
 
+def alternatives(decided: core.Plan, found: Sequence[core.Candidate]) -> list[list[str]]:
+    """The locations each share's routing record names as alternatives (`fulfilment.explain`)."""
+    return [
+        [
+            c.site.id
+            for c in sorted(
+                (c for c in found if c is not share.candidate),
+                key=lambda c: (TIERS.index(c.promise.tier), c.distance_km, c.site.id),
+            )[: routing.ALTERNATIVES]
+        ]
+        for share in decided.shares
+    ]
+
+
+@pytest.mark.parametrize(("seed", "batch", "first_ring_km"), [(5, 1, 0.2), (17, 3, 1.0), (31, 24, 0.5)])
+async def test_the_widened_decision_is_the_full_scans(
+    tenant: Any, monkeypatch: pytest.MonkeyPatch, seed: int, batch: int, first_ring_km: float
+) -> None:
+    """`routing.decide` reads the nearest sites first and widens ring by ring; whatever the
+    batch, the first ring and the tenant's rules, it decides what a plan over every candidate
+    (`routing.candidates`) decides: the same shares, deciding rules, unfilled lines and named
+    alternatives, having read no more sites than reach the destination."""
+    monkeypatch.setattr(routing, "BATCH", batch)
+    monkeypatch.setattr(routing, "FIRST_RING_KM", first_ring_km)
+    rng = random.Random(seed)
+    city = await make_city(tenant)
+    skus, listed = await build_world(city, rng, locations=(70, 80), spread_km=4.0)
+    prices = {sku: routing.Offered(amount=price, currency="CNY") for sku, price in listed.items()}
+    world = await snapshot(tenant.id)
+    active = [site.id for site, status in world.sites if status == "active"]
+    settled_early = 0
+    for n in range(40):
+        lat, lng = scatter(rng, 3.0)
+        mode = "pickup" if rng.random() < 0.15 else "delivery"
+        lines = random_lines(rng, skus)
+        names = list(core.DEFAULT_RULES) if n % 3 == 0 else rng.sample(core.RULES, rng.randint(1, len(core.RULES)))
+        policy = routing.Policy(
+            rules=names,
+            ranked_location_ids=rng.sample(active, k=min(len(active), rng.randint(0, 6))),
+            split_quantities=rng.random() < 0.7,
+        )
+        exclude = rng.sample(active, k=rng.randint(0, 2))
+        destination = routing.Destination(lat=lat, lng=lng)
+        now = utcnow()
+        found = await routing.candidates(tenant.id, prices, destination, mode, exclude=exclude, now=now)
+        rules = core.make_rules(policy.rules, policy.ranked_location_ids)
+        full = core.plan(lines, found, rules, split_quantities=policy.split_quantities)
+        decision = await routing.decide(tenant.id, lines, prices, destination, mode, policy, exclude=exclude, now=now)
+        context = (seed, n, lat, lng, mode, lines, policy, exclude)
+        assert decision.plan.settled, context
+        assert shape(decision.plan) == shape(full), context
+        assert decision.plan.unfilled == full.unfilled, context
+        assert alternatives(decision.plan, decision.candidates) == alternatives(full, found), context
+        assert len(decision.candidates) <= len(found), context
+        settled_early += len(decision.candidates) < len(found)
+    assert settled_early >= 3, settled_early  # the widening stopped short of the full scan, often
+
+
 async def test_an_order_from_an_open_quote_always_gets_its_stock(
     tenant: Any, direct: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -728,14 +903,14 @@ async def test_an_order_from_an_open_quote_always_gets_its_stock(
     # 2 held at `first` (nearest), then 3 at `second` (the only one left with 3 available)
     assert [[s["location_id"] for s in q["shipments"]] for q in quotes] == [[first], [second]]
     # yield between reading the stock and taking it, so the rush really races on SQLite too
-    original = routing.candidates
+    original = routing.decide
 
-    async def candidates(*args: Any, **kwargs: Any) -> list[core.Candidate]:
-        found = await original(*args, **kwargs)
+    async def decide(*args: Any, **kwargs: Any) -> routing.Decision:
+        decided = await original(*args, **kwargs)
         await asyncio.sleep(0)
-        return found
+        return decided
 
-    monkeypatch.setattr(routing, "candidates", candidates)
+    monkeypatch.setattr(routing, "decide", decide)
     headers = {"Authorization": f"Bearer {city.channel_key}"}
     rush = [
         direct.post("/v1/orders", json={"lines": [{"sku": sku, "qty": 1}], "destination": centre}, headers=headers)

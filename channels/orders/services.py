@@ -223,11 +223,17 @@ async def _route(
     source: str = "order",
 ) -> Routed:
     now = utcnow()
-    found = await routing.candidates(tenant_id, prices, destination, mode, pickup_point_id=pickup_point_id, now=now)
-    rules = core.make_rules(policy.rules, policy.ranked_location_ids)
-    decided = core.plan(
-        [core.Line(line.sku, line.qty) for line in lines], found, rules, split_quantities=policy.split_quantities
+    decision = await routing.decide(
+        tenant_id,
+        [core.Line(line.sku, line.qty) for line in lines],
+        prices,
+        destination,
+        mode,
+        policy,
+        pickup_point_id=pickup_point_id,
+        now=now,
     )
+    decided, found = decision.plan, decision.candidates
     await _refuse(tenant_id, channel_id, lines, source, decided, prices, destination, mode, pickup_point_id)
     splits: list[pricing.LineSplit] = []
     specs = []

@@ -17,12 +17,22 @@ When quantities may be split and a line still has no home, its units are taken f
 locations already shipping first, then the best-ranked others, until it is filled.
 A tenant reorders these rules or adds its own (`RULES`), e.g. `ranked_locations` to prefer
 its own list of locations, or `lowest_cost`.
+
+**Bounded plans.** The I/O edge reads stock for the nearest sites first. Given `Unseen`, lower
+bounds on every rule's key of the candidates it has not read (farther than `distance_km`,
+their best tier, ...), `plan` also says whether its answer is `settled`: every choice it made
+(the best *and* the runner-up of each round, which names the deciding rule) ranks strictly
+before anything an unread candidate could show, and no line waits for a split (a candidate
+not read might fill it whole). A settled plan is
+the plan of the full candidate set, share for share and rule for rule; an unsettled one means
+"read farther and plan again".
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -66,6 +76,23 @@ class Plan(msgspec.Struct, kw_only=True):
     #: what no candidate could fill (empty when the order can be placed)
     unfilled: list[Line]
     considered: int
+    #: False when a candidate not shown (`Unseen`) could still change the plan: its shares and
+    #: `unfilled` are then incomplete and mean nothing
+    settled: bool = True
+
+
+class Unseen(msgspec.Struct, frozen=True, kw_only=True):
+    """Lower bounds on what any candidate not shown to `plan` can be: for a plan over the
+    sites nearest a destination, the farther ones whose stock is not read yet."""
+
+    #: they are all farther than this
+    distance_km: float
+    #: none promises a faster tier than this (an index into `TIERS`)
+    tier: int = 0
+    #: none promises fewer minutes
+    eta_minutes: int = 0
+    #: none is ranked higher than this position in the tenant's `ranked_locations`
+    rank: int = 0
 
 
 Key = Callable[[Candidate, dict[str, int]], Any]
@@ -107,6 +134,23 @@ RULES = (
 
 def _key(rules: Sequence[tuple[str, Key]], candidate: Candidate, remaining: dict[str, int]) -> tuple[Any, ...]:
     return (*(key(candidate, remaining) for _, key in rules), candidate.site.id)
+
+
+def _floor(rules: Sequence[tuple[str, Key]], unseen: Unseen, remaining: dict[str, int]) -> tuple[Any, ...] | None:
+    """A key no unseen candidate can rank below, rule by rule (so also as a whole: tuples
+    compare rule by rule); None when a rule has no known bound (a caller's own rule)."""
+    bounds: dict[str, Any] = {
+        "fewest_shipments": -len(remaining),  # it might fill every line
+        "fastest_promise": unseen.tier,
+        "earliest_eta": unseen.eta_minutes,
+        "nearest": unseen.distance_km,
+        "reliability": -1.0,  # a rate is at most 1
+        "ranked_locations": unseen.rank,
+        "lowest_cost": -math.inf,
+    }
+    if any(name not in bounds for name, _ in rules):
+        return None
+    return (*(bounds[name] for name, _ in rules), "")  # every id sorts after ""
 
 
 def _deciding_rule(rules: Sequence[tuple[str, Key]], best: tuple[Any, ...], runner_up: tuple[Any, ...] | None) -> str:
@@ -175,9 +219,12 @@ def plan(
     rules: Sequence[tuple[str, Key]] | None = None,
     *,
     split_quantities: bool = False,
+    unseen: Unseen | None = None,
 ) -> Plan:
     """Where each line ships from. `candidates` must already satisfy every filter of DESIGN §6
-    except stock, which is in `Candidate.stock`."""
+    except stock, which is in `Candidate.stock`. With `unseen`, the candidates are only the
+    nearest and the plan says whether it is `settled` (see the module's docstring); an
+    unsettled plan stops at the first choice an unseen candidate could change."""
     rules = list(rules if rules is not None else make_rules(DEFAULT_RULES))
     remaining = merge(lines)
     pool = [c for c in candidates if any(c.stock.get(sku, 0) > 0 for sku in remaining)]
@@ -191,14 +238,26 @@ def plan(
             del remaining[sku]
         pool.remove(candidate)
 
+    def unsettled() -> Plan:
+        return Plan(shares=shares, unfilled=[], considered=len(candidates), settled=False)
+
     minimise = bool(rules) and rules[0][0] == "fewest_shipments"
     first_round = True
     while remaining:
         # each candidate's key once per round: the best two say who wins and which rule decided
         scored = [(_key(rules, c, remaining), c) for c in pool if _fills(c, remaining)]
         if not scored:
+            if unseen is not None:
+                return unsettled()  # an unseen candidate may fill a line whole
             break
         top = heapq.nsmallest(2, scored, key=itemgetter(0))
+        if unseen is not None:
+            # the winner and the runner-up (which names the deciding rule) must both rank
+            # before any unseen candidate; a partial fill never does when the first rule is
+            # `fewest_shipments`, so the pairs below are only ever tried over everything
+            floor = _floor(rules, unseen, remaining)
+            if floor is None or len(top) < 2 or not top[1][0] < floor:
+                return unsettled()
         best_key, best = top[0]
         if minimise and first_round and len(_fills(best, remaining)) < len(remaining):
             pair = _best_pair(rules, [c for _, c in scored], remaining)
@@ -210,6 +269,8 @@ def plan(
         take(best, _fills(best, remaining), _deciding_rule(rules, best_key, top[1][0] if len(top) > 1 else None))
         first_round = False
 
+    # with `unseen`, a line no candidate read fills whole has already made the plan unsettled
+    # (an unseen one might): what is left to split here was left by everyone
     if remaining and split_quantities:
         _split_quantities(rules, shares, pool, remaining)
     return Plan(shares=shares, unfilled=[Line(sku, qty) for sku, qty in remaining.items()], considered=len(candidates))

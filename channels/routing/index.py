@@ -25,6 +25,13 @@ The grid handles the sphere, not a plane:
   column numbers wrap around, so a destination at 179.9 finds a site at -179.9;
 - radii above the last class (beyond what the API allows today) live in one flat list.
 
+A decision rarely needs every site that reaches the destination: `covering` takes a ring
+(`beyond_km` < distance <= `within_km`), so routing reads the nearest sites first and widens
+only when it must (`channels.routing.services.decide`); the ring visits only the cells within
+`within_km` and skips the inner sites with the same cheap bound. The index also counts its
+sites per (kind, preparation minutes), their **profiles**: the fastest promise any site not
+yet read can make is bounded from those few, without visiting a site.
+
 Cell sizes and the classes matter little: at 400,000 sites the work is dominated by the
 sites that do cover the destination (hundreds in a dense city), which any index must return.
 Memory is the sites themselves plus ~140 bytes a site (the id map, the arrays, the cells).
@@ -34,13 +41,21 @@ distance of every candidate. `benchmarks/routing_index.py` has the figures.
 
 from __future__ import annotations
 
+import math
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from functools import cache
 from math import asin, cos, floor, radians, sin, sqrt
 
-from channels.routing.geo import DIAMETER_KM, haversine_of, latitude_reach_deg, longitude_reach_deg
+from channels.routing.geo import (
+    DIAMETER_KM,
+    EARTH_RADIUS_KM,
+    HALF_CIRCUMFERENCE_KM,
+    haversine_of,
+    latitude_reach_deg,
+    longitude_reach_deg,
+)
 from channels.routing.sites import Site
 
 #: upper bounds of the radius classes, km; a radius above the last goes to the flat list
@@ -58,42 +73,52 @@ _MARGIN_KM = 1e-6
 
 
 class _Cell:
-    """The sites of one cell, with what the cheap bound needs precomputed per site."""
+    """The sites of one cell, with what the cheap bound needs precomputed per site, in order of
+    latitude: a query reads only the band of latitudes its distance allows (a site farther
+    north or south than that is farther away than that), not the whole cell."""
 
     __slots__ = ("cos_phi", "lam", "limit", "phi", "sites")
 
     def __init__(self) -> None:
         self.sites: list[Site] = []
-        self.phi = array("d")  # latitude, radians
+        self.phi = array("d")  # latitude, radians, ascending
         self.lam = array("d")  # longitude, radians
         self.cos_phi = array("d")
         self.limit = array("d")  # the haversine value of the service radius, with slack
 
     def add(self, site: Site) -> None:
         phi = radians(site.lat)
-        self.sites.append(site)
-        self.phi.append(phi)
-        self.lam.append(radians(site.lng))
-        self.cos_phi.append(cos(phi))
-        self.limit.append(haversine_of(site.service_radius_km) * (1.0 + _SLACK) + _SLACK * _SLACK)
+        at = bisect_right(self.phi, phi)
+        self.sites.insert(at, site)
+        self.phi.insert(at, phi)
+        self.lam.insert(at, radians(site.lng))
+        self.cos_phi.insert(at, cos(phi))
+        self.limit.insert(at, haversine_of(site.service_radius_km) * (1.0 + _SLACK) + _SLACK * _SLACK)
 
     def discard(self, location_id: str) -> None:
-        """Remove a site by id: the last one takes its place (order within a cell is free)."""
+        """Remove a site by id."""
         sites = self.sites
         position = next((at for at, site in enumerate(sites) if site.id == location_id), None)
         if position is None:
             return
-        sites[position] = sites[-1]
-        sites.pop()
+        del sites[position]
         for column in (self.phi, self.lam, self.cos_phi, self.limit):
-            column[position] = column[-1]
-            column.pop()
+            del column[position]
 
     def __len__(self) -> int:
         return len(self.sites)
 
-    def collect(self, lat: float, lng: float, found: list[tuple[float, str, Site]]) -> None:
-        """Append (distance, id, site) for each site here whose radius reaches the point.
+    def _band(self, lat: float, km: float) -> tuple[int, int]:
+        """The positions of the sites whose latitude alone does not put them beyond `km`."""
+        if km >= HALF_CIRCUMFERENCE_KM:
+            return 0, len(self.sites)
+        reach = km / EARTH_RADIUS_KM * (1.0 + _SLACK) + _SLACK
+        phi1 = radians(lat)
+        return bisect_left(self.phi, phi1 - reach), bisect_right(self.phi, phi1 + reach)
+
+    def collect(self, lat: float, lng: float, found: list[tuple[float, str, Site]], reach_km: float = math.inf) -> None:
+        """Append (distance, id, site) for each site here whose radius reaches the point
+        (`reach_km`: the largest radius here).
 
         The haversine value is computed with `geo.distance_km`'s very operations in its order
         (query point first), so the distance and the verdict are the ones a scan with
@@ -103,8 +128,9 @@ class _Cell:
         phi1 = radians(lat)
         lam1 = radians(lng)
         cos1 = cos(phi1)
+        lo, hi = self._band(lat, reach_km)
         for site, phi2, lam2, cos2, limit in zip(
-            self.sites, self.phi, self.lam, self.cos_phi, self.limit, strict=False
+            self.sites[lo:hi], self.phi[lo:hi], self.lam[lo:hi], self.cos_phi[lo:hi], self.limit[lo:hi], strict=False
         ):
             dphi = sin((phi2 - phi1) * 0.5)
             h = dphi * dphi
@@ -116,6 +142,42 @@ class _Cell:
                 d = DIAMETER_KM * asin(sqrt(h if h < 1.0 else 1.0))
                 if d <= site.service_radius_km:
                     found.append((d, site.id, site))
+
+    def collect_ring(
+        self, lat: float, lng: float, ring: _Ring, found: list[tuple[float, str, Site]], reach_km: float = math.inf
+    ) -> None:
+        """`collect`, only the sites whose distance lies in the ring (same arithmetic, same bits)."""
+        phi1 = radians(lat)
+        lam1 = radians(lng)
+        cos1 = cos(phi1)
+        inner, outer, beyond, within = ring
+        lo, hi = self._band(lat, min(reach_km, within))
+        for site, phi2, lam2, cos2, limit in zip(
+            self.sites[lo:hi], self.phi[lo:hi], self.lam[lo:hi], self.cos_phi[lo:hi], self.limit[lo:hi], strict=False
+        ):
+            if outer < limit:
+                limit = outer
+            dphi = sin((phi2 - phi1) * 0.5)
+            h = dphi * dphi
+            if h > limit:
+                continue
+            dlam = sin((lam2 - lam1) * 0.5)
+            h += cos1 * cos2 * dlam * dlam
+            if inner < h <= limit:
+                d = DIAMETER_KM * asin(sqrt(h if h < 1.0 else 1.0))
+                if beyond < d <= within and d <= site.service_radius_km:
+                    found.append((d, site.id, site))
+
+
+#: (haversine below which a site is surely within `beyond`, above which surely beyond
+#: `within`, beyond km, within km)
+_Ring = tuple[float, float, float, float]
+
+
+def _ring(beyond_km: float, within_km: float) -> _Ring:
+    inner = haversine_of(beyond_km) * (1.0 - _SLACK) - _SLACK * _SLACK if beyond_km >= 0.0 else -1.0
+    outer = haversine_of(within_km) * (1.0 + _SLACK) + _SLACK * _SLACK
+    return (inner, outer, beyond_km, within_km)
 
 
 @cache
@@ -203,10 +265,12 @@ class _Grid:
 class LocationIndex:
     """The active sites of one tenant, by id and by where they reach."""
 
-    __slots__ = ("_far", "_grids", "_sites")
+    __slots__ = ("_far", "_grids", "_profiles", "_sites")
 
     def __init__(self) -> None:
         self._sites: dict[str, Site] = {}
+        #: (kind, prep_minutes) -> how many sites have it
+        self._profiles: dict[tuple[str, int], int] = {}
         self._grids = [_Grid(bound * CELL_FACTOR) for bound in RADIUS_CLASSES_KM]
         #: sites whose radius exceeds every class: few, scanned whole
         self._far = _Cell()
@@ -227,6 +291,8 @@ class LocationIndex:
         """Add a site, or move it (position, radius, anything) when its id is already here."""
         self.remove(site.id)
         self._sites[site.id] = site
+        profile = (site.kind, site.prep_minutes)
+        self._profiles[profile] = self._profiles.get(profile, 0) + 1
         grid = self._grid(site.service_radius_km)
         if grid is None:
             self._far.add(site)
@@ -238,6 +304,12 @@ class LocationIndex:
         site = self._sites.pop(location_id, None)
         if site is None:
             return False
+        profile = (site.kind, site.prep_minutes)
+        left = self._profiles[profile] - 1
+        if left:
+            self._profiles[profile] = left
+        else:
+            del self._profiles[profile]
         grid = self._grid(site.service_radius_km)
         if grid is None:
             self._far.discard(location_id)
@@ -245,17 +317,35 @@ class LocationIndex:
             grid.discard(site)
         return True
 
-    def covering(self, lat: float, lng: float) -> list[tuple[Site, float]]:
+    def profiles(self) -> Iterator[tuple[str, int]]:
+        """The distinct (kind, prep_minutes) of the sites here: a handful, whatever the size."""
+        return iter(self._profiles)
+
+    def covering(
+        self, lat: float, lng: float, *, beyond_km: float = -1.0, within_km: float = math.inf
+    ) -> list[tuple[Site, float]]:
         """Every site whose service radius reaches (lat, lng), with its great-circle distance
         in km, nearest first (ties by id): exactly what a scan with `distance_km` would
-        return, in the same order."""
+        return, in the same order. With `beyond_km` / `within_km`, only those at a distance
+        in that ring: rings that tile the line return, one after the other, the same sites
+        as one call without them."""
         found: list[tuple[float, str, Site]] = []
-        for grid in self._grids:
-            if grid.count:
-                for cell in grid.near(lat, lng):
-                    cell.collect(lat, lng, found)
-        if self._far:
-            self._far.collect(lat, lng, found)
+        if beyond_km < 0.0 and within_km == math.inf:
+            for grid in self._grids:
+                if grid.count:
+                    for cell in grid.near(lat, lng):
+                        cell.collect(lat, lng, found, grid.reach_km)
+            if self._far:
+                self._far.collect(lat, lng, found)
+        else:
+            ring = _ring(beyond_km, within_km)
+            for grid in self._grids:
+                # no site of a class whose largest radius is within `beyond_km` reaches past it
+                if grid.count and grid.reach_km > beyond_km:
+                    for cell in grid.near(lat, lng, min(grid.reach_km, within_km)):
+                        cell.collect_ring(lat, lng, ring, found, grid.reach_km)
+            if self._far:
+                self._far.collect_ring(lat, lng, ring, found)
         found.sort()  # (distance, id) is unique per site: sites themselves are never compared
         return [(site, d) for d, _, site in found]
 

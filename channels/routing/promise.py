@@ -136,3 +136,14 @@ def promise(
     ready = start + timedelta(minutes=minutes)
     eta = max(0, math.ceil((ready - now).total_seconds() / 60))
     return Promise(tier=tier_of(site.kind, eta), eta_minutes=eta, promised_at=ready, starts_at=start)
+
+
+def soonest(kind: str, prep_minutes: int, distance_km: float, *, travels: bool = True) -> int:
+    """A lower bound on the minutes any site of this kind and preparation can promise at
+    `distance_km` or farther: work starts now at the earliest, and the ETA is whole minutes
+    of at least the preparation and the journey (less one for the rounding of the clock)."""
+    minutes = float(prep_minutes)
+    if travels:
+        dispatch, speed = DISPATCH.get(kind, (60, 30.0))
+        minutes += dispatch + distance_km / speed * 60
+    return max(0, math.floor(minutes) - 1)

@@ -1,13 +1,18 @@
 """The I/O edge of routing: a tenant's policy, and the candidates for an order.
 
-`candidates` turns the spatial index's sites around a destination into `core.Candidate`s:
-it applies every filter of DESIGN §6 that needs the database (supplier active, an active
-offer at or below the listing price, stock), reads the suppliers' reliability and today's
-load, and computes each promise. The decision itself is `core.plan`, pure.
+`decide` is the decision an order, a quote or a re-route gets: it reads the facts of the sites
+nearest the destination first (one statement per batch: stock at the listing price, cost,
+the supplier's scorecard, today's load) and widens only while `core.plan` says its plan is
+not settled. `candidates` is the same over every site in reach, for those that want them all
+(and as the reference the property tests hold `decide` to). Either applies every filter of
+DESIGN §6 that needs the database (supplier active, an active offer at or below the listing
+price, stock) and computes each promise; the decision itself is `core.plan`, pure.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +21,9 @@ import msgspec
 
 from channels.routing import core, facts
 from channels.routing.directory import index_for
-from channels.routing.promise import StartMemo, local_day, promise
+from channels.routing.geo import distance_km
+from channels.routing.index import LocationIndex
+from channels.routing.promise import TIERS, StartMemo, local_day, promise, soonest, tier_of
 from channels.routing.sites import KIND_TIERS, Site
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -75,34 +82,73 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _stock_sql() -> str:
+    """Stock, cost, the supplier's scorecard and the location's load today, for a list of sites
+    and skus, in one statement (its text the same whatever the lists' lengths)."""
+    any_of = db().any_of_sql
+    return (
+        "SELECT l.location_id, l.sku, l.on_hand - l.reserved - l.committed - l.safety_stock AS available, "
+        "o.wholesale_amount, o.min_retail_amount, o.currency, sc.finished, sc.perfect, ld.orders FROM inventory_levels l "
+        "JOIN offers o ON o.tenant_id = l.tenant_id AND o.supplier_id = l.supplier_id AND o.sku = l.sku "
+        "JOIN suppliers s ON s.tenant_id = l.tenant_id AND s.id = l.supplier_id "
+        "LEFT JOIN supplier_scores sc ON sc.tenant_id = l.tenant_id AND sc.id = l.supplier_id "
+        "LEFT JOIN location_loads ld ON ld.tenant_id = l.tenant_id AND ld.location_id = l.location_id "
+        f"AND {any_of('ld.id')} "
+        f"WHERE l.tenant_id = ? AND {any_of('l.sku')} AND {any_of('l.location_id')} "
+        "AND l.on_hand - l.reserved - l.committed - l.safety_stock > 0 AND o.active = ? AND s.status = 'active'"
+    )
+
+
+async def _read(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered], now: datetime | None) -> facts.Facts:
+    """The facts of the `sites` that may sell some of these skus at these prices: their stock
+    and cost (supplier active, offer active, at or below the price), their suppliers'
+    reliability and (unless `now` is None) their load on their local day of `now`, in one
+    round trip."""
+    stock: dict[str, dict[str, int]] = {}
+    cost: dict[str, dict[str, int]] = {}
+    reliability: dict[str, float] = {}
+    loads: dict[str, int] = {}
+    if not sites or not prices:
+        return facts.Facts(stock=stock, cost=cost, reliability=reliability, loads=loads)
+    values = db().values_of
+    supplier_of = {site.id: site.supplier_id for site in sites}
+    load_keys = (
+        []
+        if now is None
+        else [f"{site.id}:{local_day(site, now)}" for site in sites if site.daily_capacity is not None]
+    )
+    rows = await db().fetch(
+        _stock_sql(),
+        values(load_keys),
+        tenant_id,
+        values(prices),
+        values(supplier_of),
+        True,
+    )
+    for row in rows:
+        if not _sellable(row, prices[row["sku"]]):
+            continue
+        location = row["location_id"]
+        stock.setdefault(location, {})[row["sku"]] = row["available"]
+        cost.setdefault(location, {})[row["sku"]] = row["wholesale_amount"]
+        finished = row["finished"]
+        reliability[supplier_of[location]] = (
+            PRIOR_PERFECT / PRIOR_WEIGHT
+            if finished is None
+            else (row["perfect"] + PRIOR_PERFECT) / (finished + PRIOR_WEIGHT)
+        )
+        if row["orders"] is not None:
+            loads[location] = row["orders"]
+    return facts.Facts(stock=stock, cost=cost, reliability=reliability, loads=loads)
+
+
 async def _stock(
     tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered]
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """(location -> sku -> available, location -> sku -> wholesale) for the skus a location may
     sell at the listing price: its supplier active, its offer active, at or below the price."""
-    skus = list(prices)
-    stock: dict[str, dict[str, int]] = {}
-    cost: dict[str, dict[str, int]] = {}
-    marks = ", ".join("?" for _ in skus)
-    for chunk in _chunks([site.id for site in sites]):
-        rows = await db().fetch(
-            "SELECT l.location_id, l.sku, l.on_hand - l.reserved - l.committed - l.safety_stock AS available, "
-            "o.wholesale_amount, o.min_retail_amount, o.currency FROM inventory_levels l "
-            "JOIN offers o ON o.tenant_id = l.tenant_id AND o.supplier_id = l.supplier_id AND o.sku = l.sku "
-            "JOIN suppliers s ON s.tenant_id = l.tenant_id AND s.id = l.supplier_id "
-            f"WHERE l.tenant_id = ? AND l.sku IN ({marks}) AND l.location_id IN ({', '.join('?' for _ in chunk)}) "
-            "AND l.on_hand - l.reserved - l.committed - l.safety_stock > 0 AND o.active = ? AND s.status = 'active'",
-            tenant_id,
-            *skus,
-            *chunk,
-            True,
-        )
-        for row in rows:
-            if not _sellable(row, prices[row["sku"]]):
-                continue
-            stock.setdefault(row["location_id"], {})[row["sku"]] = row["available"]
-            cost.setdefault(row["location_id"], {})[row["sku"]] = row["wholesale_amount"]
-    return stock, cost
+    known = await _read(tenant_id, sites, prices, None)
+    return known.stock, known.cost
 
 
 async def _reliability(tenant_id: str, supplier_ids: Sequence[str]) -> dict[str, float]:
@@ -240,15 +286,151 @@ async def stocked_sites(tenant_id: str, skus: Sequence[str]) -> list[Site]:
 async def facts_for(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered], now: datetime) -> facts.Facts:
     """Stock, wholesale cost, supplier reliability and today's load of the `sites` that may sell
     some of these SKUs at these prices (every filter of DESIGN §6 that needs the database)."""
-    stock, cost = await _stock(tenant_id, sites, prices)
-    stocked = [site for site in sites if site.id in stock]
-    rates = await _reliability(tenant_id, sorted({site.supplier_id for site in stocked}))
-    loads = await _loads(tenant_id, stocked, now)
-    return facts.Facts(
-        stock=stock,
-        cost=cost,
-        reliability={site.supplier_id: reliability_of(rates, site.supplier_id) for site in stocked},
-        loads=loads,
+    return await _read(tenant_id, sites, prices, now)
+
+
+# -- one decision, reading no farther than it must ----------------------------------------------
+
+#: the first ring around a destination whose sites are read, km; each next ring doubles
+FIRST_RING_KM = 0.5
+#: beyond this, one last ring takes everything else
+LAST_RING_KM = 4096.0
+#: serving sites gathered (ring after ring) before each stock read
+BATCH = 24
+#: the routing record names this many alternatives besides the chosen location
+#: (`fulfilment.explain`): they too must be the nearest-read's and the full scan's alike
+ALTERNATIVES = 3
+
+
+class Decision(msgspec.Struct, kw_only=True):
+    plan: core.Plan
+    #: the candidates the plan chose among: the nearest, as many as the decision needed
+    candidates: list[core.Candidate]
+    #: sites serving the destination whose stock was read
+    read: int
+    #: stock statements it took
+    reads: int
+
+
+async def decide(
+    tenant_id: str,
+    lines: Sequence[core.Line],
+    prices: dict[str, Offered],
+    destination: Destination,
+    mode: str,
+    policy: Policy,
+    *,
+    pickup_point_id: str | None = None,
+    exclude: Iterable[str] = (),
+    now: datetime | None = None,
+) -> Decision:
+    """The routing decision for an order (`core.plan` with the tenant's policy), reading stock
+    for the nearest sites first and farther rings only while the plan is not `settled`: the
+    same shares, deciding rules and routing-record alternatives as a plan over every candidate
+    (`candidates`), for a fraction of the reads in a dense city.
+
+    Rings of the spatial index are gathered until `BATCH` serving sites wait, then the facts of
+    the nearest `BATCH` are read in one statement and the plan is made over everything read so
+    far with `Unseen` bounds on the rest: farther than the last site read, no faster than the index's fastest profile
+    (kind and preparation) can promise from there, ranked no higher than the best ranked site
+    still out there."""
+    now = now or utcnow()
+    index = await index_for(tenant_id)
+    excluded = set(exclude)
+    rules = core.make_rules(policy.rules, policy.ranked_location_ids)
+    travels = mode == "delivery"
+    profiles = list(index.profiles())
+    ranked = _ranked_reach(index, policy, destination, mode, pickup_point_id, excluded)
+    unranked = len(set(policy.ranked_location_ids))
+    found: list[core.Candidate] = []
+    memo: StartMemo = {}
+    pending: list[tuple[Site, float]] = []
+    beyond, within = -1.0, FIRST_RING_KM
+    read = reads = 0
+    while True:
+        while len(pending) < BATCH and beyond < math.inf:
+            ring = index.covering(destination.lat, destination.lng, beyond_km=beyond, within_km=within)
+            pending += [
+                (site, d) for site, d in ring if site.id not in excluded and facts.serves(site, mode, pickup_point_id)
+            ]
+            beyond, within = within, (within * 2.0 if within < LAST_RING_KM else math.inf)
+        batch, pending = nearest_batch(pending, BATCH)
+        if batch:
+            known = await _read(tenant_id, [site for site, _ in batch], prices, now)
+            found += facts.assemble(batch, known, now, mode, pickup_point_id, memo)
+            read, reads = read + len(batch), reads + 1
+        # every site not read is farther than the last one read (the rest of the ring) or than the ring
+        horizon = batch[-1][1] if pending else beyond
+        unseen = None if horizon == math.inf else _unseen(profiles, ranked, unranked, horizon, travels)
+        decided = core.plan(lines, found, rules, split_quantities=policy.split_quantities, unseen=unseen)
+        if decided.settled and (unseen is None or _alternatives_settled(found, decided, unseen)):
+            return Decision(plan=decided, candidates=found, read=read, reads=reads)
+
+
+def nearest_batch(
+    sites: list[tuple[Site, float]], size: int
+) -> tuple[list[tuple[Site, float]], list[tuple[Site, float]]]:
+    """The first `size` of `sites` (nearest first), with any others at the same distance as the
+    last of them, and the rest: everything left is then strictly farther than what is read."""
+    if len(sites) <= size:
+        return sites, []
+    last = sites[size - 1][1]
+    end = size
+    while end < len(sites) and sites[end][1] <= last:
+        end += 1
+    return sites[:end], sites[end:]
+
+
+def _ranked_reach(
+    index: LocationIndex,
+    policy: Policy,
+    destination: Destination,
+    mode: str,
+    pickup_point_id: str | None,
+    excluded: set[str],
+) -> list[tuple[float, int]]:
+    """(distance, position) of the tenant's ranked locations that serve this destination, when
+    its rules rank by them: the best position left beyond a ring bounds the unseen sites."""
+    if "ranked_locations" not in policy.rules:
+        return []
+    found = []
+    for position, location_id in enumerate(policy.ranked_location_ids):
+        site = index.get(location_id)
+        if site is None or location_id in excluded or not facts.serves(site, mode, pickup_point_id):
+            continue
+        d = distance_km(destination.lat, destination.lng, site.lat, site.lng)
+        if d <= site.service_radius_km:
+            found.append((d, position))
+    return found
+
+
+def _alternatives_settled(found: Sequence[core.Candidate], decided: core.Plan, unseen: core.Unseen) -> bool:
+    """Whether the alternatives the routing record names for each share (the best others by
+    tier, distance and id: `fulfilment.explain`) are among those read: as many as it names
+    plus the chosen ones rank before anything unseen can (same tier or worse, and farther)."""
+    wanted = ALTERNATIVES + len(decided.shares)
+    if len(found) < wanted:
+        return False
+    kth = heapq.nsmallest(wanted, ((TIERS.index(c.promise.tier), c.distance_km) for c in found))[-1]
+    return kth < (unseen.tier, unseen.distance_km)
+
+
+def _unseen(
+    profiles: Sequence[tuple[str, int]],
+    ranked: Sequence[tuple[float, int]],
+    unranked: int,
+    beyond: float,
+    travels: bool,
+) -> core.Unseen:
+    """What the sites farther than `beyond` km can be at best (`core.Unseen`). Every profile of
+    the tenant counts, wherever its sites are: a bound, cheap and never too tight. `unranked`
+    is the key `ranked_locations` gives a site off the list (a bound for those too)."""
+    etas = [(soonest(kind, prep, beyond, travels=travels), kind) for kind, prep in profiles]
+    return core.Unseen(
+        distance_km=beyond,
+        tier=min((TIERS.index(tier_of(kind, eta)) for eta, kind in etas), default=len(TIERS)),
+        eta_minutes=min((eta for eta, _ in etas), default=0),
+        rank=min((position for d, position in ranked if d > beyond), default=unranked),
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlparse
 
+import msgspec
 from piccolo.table import Table
 
 from gateway.settings import Dialect, Settings
@@ -154,6 +155,20 @@ class Database:
         locked are passed over, not waited for (a queue shared by many workers). SQLite has one
         writer at a time, so there is nothing to skip."""
         return " FOR UPDATE SKIP LOCKED" if self.dialect == "postgres" else ""
+
+    def any_of_sql(self, expression: str) -> str:
+        """`expression` equals one of the values of one parameter (pass `values_of(...)`): one
+        statement text and one round trip whatever the number of values, so PostgreSQL plans it
+        once (an array) and SQLite reads the list as JSON (`json_each`)."""
+        if self.dialect == "postgres":
+            return f"{expression} = ANY(?)"
+        return f"{expression} IN (SELECT value FROM json_each(?))"
+
+    def values_of(self, values: Iterable[str]) -> Any:
+        """The parameter for `any_of_sql`: a list for asyncpg, JSON text for SQLite."""
+        if self.dialect == "postgres":
+            return list(values)
+        return msgspec.json.encode(list(values)).decode()
 
     @property
     def feed_horizon_sql(self) -> str | None:

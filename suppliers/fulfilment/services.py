@@ -560,18 +560,17 @@ async def _reroute_once(
     lines = _decoded(old["lines"])
     prices = {line["sku"]: routing.Offered(amount=line["unit_price"], currency=order["currency"]) for line in lines}
     destination = _decoded(order["destination"])
-    found = await routing.candidates(
+    decision = await routing.decide(
         tenant_id,
+        [core.Line(line["sku"], line["qty"]) for line in lines],
         prices,
         routing.Destination(lat=destination["lat"], lng=destination["lng"]),
         order["mode"],
+        policy,
         pickup_point_id=order["pickup_point_id"],
         exclude=excluded,
     )
-    rules = core.make_rules(policy.rules, policy.ranked_location_ids)
-    decided = core.plan(
-        [core.Line(line["sku"], line["qty"]) for line in lines], found, rules, split_quantities=policy.split_quantities
-    )
+    decided, found = decision.plan, decision.candidates
     if decided.unfilled or not decided.shares:
         await journal.record(old, "unfilled", reverse=True)  # statements (issue 14): refunded
         await demand.record_refusal(  # replenishment advice (issue 14): demand nobody could serve
