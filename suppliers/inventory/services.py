@@ -481,6 +481,53 @@ async def commit_available(
         return await _take(tenant_id, location_id, sku, qty, Delta(committed=qty, reason="committed"), actor, reference)
 
 
+class LostRace(Exception):
+    """A conditional take found fewer units than planned: another sale got there first. The
+    caller's transaction is to roll back and plan again on fresh stock."""
+
+
+Take = tuple[str, str, int]  # (location_id, sku, qty)
+
+
+async def take_committed(
+    tenant_id: str, takes: Iterable[Take], actor: str = SYSTEM, reference: str | None = None
+) -> None:
+    """An order without a quote: take every (location, sku, qty) straight from `available`
+    into `committed`, all or nothing. The levels are locked in (location_id, sku) order here,
+    so callers never sort; LostRace (and nothing written) when a level has fewer than asked."""
+    wanted = sorted(takes)
+    async with db().transaction():
+        for location_id, sku, qty in wanted:
+            taken = await _take(
+                tenant_id, location_id, sku, qty, Delta(committed=qty, reason="committed"), actor, reference
+            )
+            if taken is None:
+                raise LostRace(location_id, sku)
+
+
+async def reserve_all(
+    tenant_id: str, takes: Iterable[Take], ttl: timedelta, actor: str = SYSTEM, reference: str | None = None
+) -> dict[tuple[str, str], str]:
+    """Hold every (location, sku, qty) for a quote, all or nothing, in lock order: the
+    reservation id of each (location, sku); LostRace (nothing held) when one falls short."""
+    held: dict[tuple[str, str], str] = {}
+    async with db().transaction():
+        for location_id, sku, qty in sorted(takes):
+            reservation = await reserve(tenant_id, location_id, sku, qty, ttl, actor, reference)
+            if reservation is None:
+                raise LostRace(location_id, sku)
+            held[(location_id, sku)] = reservation["id"]
+    return held
+
+
+async def commit_all(tenant_id: str, reservation_ids: Iterable[str], actor: str = SYSTEM) -> bool:
+    """A quote becomes an order: every held reservation becomes committed units. False when one is no longer held (expired meanwhile): the caller rolls back."""
+    for reservation_id in sorted(reservation_ids):
+        if await commit(tenant_id, reservation_id, actor) is None:
+            return False
+    return True
+
+
 async def ship(
     tenant_id: str, location_id: str, sku: str, qty: int, actor: str = SYSTEM, reference: str | None = None
 ) -> dict[str, Any] | None:
