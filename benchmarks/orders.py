@@ -660,7 +660,12 @@ async def _profile(args: argparse.Namespace, url: str, world: dict[str, Any]) ->
 
     count = args.profile_requests
     await run(200)
+    from gateway.storage import sqlite
+
+    grouped = dict(getattr(sqlite, "GROUP_STATS", {}))
     plain = await run(count)
+    for name in grouped:  # SQLite's group commit: write transactions per COMMIT
+        grouped[name] = sqlite.GROUP_STATS[name] - grouped[name]
     statements = await timed_statements(database, lambda: run(count))
     profiler = cProfile.Profile()
     profiler.enable()
@@ -671,8 +676,14 @@ async def _profile(args: argparse.Namespace, url: str, world: dict[str, Any]) ->
     out.write(
         f"in process, direct ASGI: {count} orders, {args.connections} in flight: {count / plain:.0f} orders/s "
         f"({plain / count * 1e3:.2f} ms each) without the profiler, {count / profiled:.0f}/s under it; "
-        f"non-201: {failures or 'none'}\n\n"
+        f"non-201: {failures or 'none'}\n"
     )
+    if grouped.get("commits"):
+        out.write(
+            f"group commit: {grouped['transactions']} write transactions in {grouped['commits']} COMMITs "
+            f"({grouped['transactions'] / grouped['commits']:.1f} per COMMIT)\n"
+        )
+    out.write("\n")
     out.write(statements + "\n\n")
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(70)

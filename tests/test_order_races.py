@@ -20,7 +20,6 @@ import pytest
 from order_world import City, make_city, near
 from servers import serving
 
-from channels.routing import core
 from channels.routing import services as routing
 from gateway.ids import new_id
 from gateway.storage import db
@@ -114,16 +113,16 @@ def wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def widen(monkeypatch: pytest.MonkeyPatch, seed: int = 7) -> None:
-    original = routing.candidates
+    original = routing.decide
     rng = random.Random(seed)
 
-    async def candidates(*args: Any, **kwargs: Any) -> list[core.Candidate]:
-        found = await original(*args, **kwargs)
+    async def decide(*args: Any, **kwargs: Any) -> routing.Decision:
+        decided = await original(*args, **kwargs)
         for _ in range(rng.randint(1, 4)):
             await asyncio.sleep(0)
-        return found
+        return decided
 
-    monkeypatch.setattr(routing, "candidates", candidates)
+    monkeypatch.setattr(routing, "decide", decide)
 
 
 # -- one process, many buyers -------------------------------------------------------------------
@@ -335,3 +334,94 @@ async def test_a_reroute_racing_buyers_for_the_last_units_never_oversells(
         await assert_ledger_consistent(city, [(store, sku), (other, sku)])
         outcomes.append(rerouted)
     assert len(outcomes) == len(rounds)
+
+
+# -- group commit: placements racing re-routes and expiries ---------------------------------------------
+
+
+async def test_placements_racing_reroutes_and_expiries_never_oversell_nor_lose_an_order(
+    city: City, direct: httpx.AsyncClient
+) -> None:
+    """Six orders sit at the near store N. At once: their suppliers reject three, the deadline
+    sweep re-routes the other three, the reservation sweep frees two expired quotes' units at
+    F, and twenty buyers whom only F reaches order one unit each. F holds 8 units (+2 held by
+    the quotes): whatever the interleaving, F sells exactly what it has, every 201 order is
+    there with its unit at F, and every re-routed order either sits at F or has failed. On
+    SQLite the writes commit in groups (several transactions per COMMIT)."""
+    from gateway.storage.sqlite import GROUP_STATS
+    from suppliers.fulfilment.services import expire_acceptance
+
+    x = await city.supplier("X")
+    y = await city.supplier("Y")
+    store = await city.location(x, *near(km_north=1), radius_km=3.0)
+    other = await city.location(y, *near(km_east=3), radius_km=15.0)
+    sku = await new_sku(city, [x, y])
+    await city.stock(x, store, sku, 6)
+    await city.stock(y, other, sku, 10)
+    headers = auth(city.channel_key)
+    buyers_at = point(km_east=8)  # 5 km from F; N's 3 km radius does not reach it
+    quotes = []
+    for _ in range(2):
+        quote = await city.post("/v1/quotes", {"lines": [{"sku": sku, "qty": 1}], "destination": buyers_at})
+        assert quote.status_code == 201, quote.text
+        quotes.append(quote.json())
+    assert await level(city, other, sku) == {"on_hand": 10, "reserved": 2, "committed": 0, "available": 8}
+    placed = []
+    for _ in range(6):
+        order = await city.post("/v1/orders", {"lines": [{"sku": sku, "qty": 1}], "destination": point()})
+        assert order.status_code == 201, order.text
+        [share] = order.json()["fulfilment_orders"]
+        assert share["location_id"] == store
+        placed.append((order.json()["id"], share["id"]))
+    for _, share_id in placed[3:]:  # their acceptance deadline has passed
+        await db().fetch("UPDATE fulfilment_orders SET accept_by = created_at WHERE id = ?", share_id)
+    await db().fetch(
+        "UPDATE reservations SET expires_at = created_at WHERE tenant_id = ? AND status = 'held'", city.tenant.id
+    )
+    before = dict(GROUP_STATS)
+
+    rejects = [
+        direct.post(
+            f"/v1/fulfilment-orders/{share_id}/reject",
+            json={"reason": "none left"},
+            headers=auth(city.supplier_keys[x]),
+        )
+        for _, share_id in placed[:3]
+    ]
+    buy = {"lines": [{"sku": sku, "qty": 1}], "destination": buyers_at}
+    buys = [direct.post("/v1/orders", json=buy, headers=headers) for _ in range(20)]
+    results = await asyncio.gather(*rejects, *buys, expire_acceptance(), inventory.expire_reservations())
+    rejected, bought = results[:3], results[3:23]
+    assert all(r.status_code == 200 and r.json()["status"] == "rejected" for r in rejected), [r.text for r in rejected]
+    assert all(r.status_code == 201 or out_of_stock(r) for r in bought), [r.text for r in bought]
+
+    # nothing lost: every order answered 201 is there, its unit committed at F
+    won = [r.json()["id"] for r in bought if r.status_code == 201]
+    for order_id in won:
+        order = (await city.get(f"/v1/orders/{order_id}")).json()
+        assert order["status"] == "pending"
+        assert [(f["location_id"], f["status"]) for f in order["fulfilment_orders"]] == [(other, "pending")]
+    # every re-routed order sits at F or has failed: never both, never neither
+    moved = 0
+    for order_id, _ in placed[:6]:
+        order = (await city.get(f"/v1/orders/{order_id}")).json()
+        live = [f for f in order["fulfilment_orders"] if f["status"] != "rejected"]
+        if order["status"] == "failed":
+            assert live == []
+        else:
+            assert [(f["location_id"], f["lines"][0]["qty"]) for f in live] == [(other, 1)]
+            moved += 1
+    # never oversold: F sold out exactly (demand 26 > supply 10), N gave everything back
+    assert moved + len(won) == 10
+    assert await level(city, other, sku) == {"on_hand": 10, "reserved": 0, "committed": 10, "available": 0}
+    assert await level(city, store, sku) == {"on_hand": 6, "reserved": 0, "committed": 0, "available": 6}
+    assert await committed_by_orders(city, sku) == {other: 10}
+    held = await db().fetch(
+        "SELECT status, COUNT(*) AS n FROM reservations WHERE tenant_id = ? GROUP BY status", city.tenant.id
+    )
+    assert {row["status"]: row["n"] for row in held} == {"expired": 2}
+    await assert_ledger_consistent(city, [(store, sku), (other, sku)])
+    if db().dialect == "sqlite":
+        transactions = GROUP_STATS["transactions"] - before["transactions"]
+        commits = GROUP_STATS["commits"] - before["commits"]
+        assert commits < transactions, (commits, transactions)

@@ -1,10 +1,8 @@
-"""Quotes and orders (DESIGN §7): price at the channel's listings, route (channels.routing),
-take the stock (suppliers.inventory), open fulfilment orders (suppliers.fulfilment).
+"""Quotes and orders (DESIGN §7) as the API sees them: who orders for which channel, where
+to, at which listing prices; quotes (which hold stock); reading, cancelling, returning orders.
 
-Placement plans on a read of the stock, then takes every unit with conditional updates in
-one transaction, in (location, sku) order; a take that finds fewer units than planned means
-another buyer won the race, so the whole transaction rolls back and the order is planned
-again on fresh stock. Nothing is ever taken for an order that is then refused.
+Placing an order and re-routing a share are dispatch's (`channels.orders.dispatch`), the one
+writer of the `orders` table.
 """
 
 from __future__ import annotations
@@ -15,11 +13,9 @@ from typing import Any
 
 import msgspec
 
-from channels.insight import demand
 from channels.listings.services import listed_prices
-from channels.orders import pricing
+from channels.orders import dispatch
 from channels.orders.schemas import (
-    Customer,
     Destination,
     LineIn,
     OrderCreate,
@@ -28,22 +24,21 @@ from channels.orders.schemas import (
     QuoteCreate,
     QuoteOut,
 )
-from channels.routing import core
 from channels.routing import services as routing
 from channels.storefront import carts
 from gateway import crypto, metrics
 from gateway.clock import utcnow
-from gateway.events.services import emit
 from gateway.http.pagination import make_page
 from gateway.http.problems import FieldError, ProblemError, conflict, not_found
 from gateway.ids import new_id
 from gateway.records import json_value as _decoded
+from gateway.records import timestamp_value as _aware
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
 from suppliers.fulfilment import services as fulfilment
 from suppliers.fulfilment import states
-from suppliers.fulfilment.services import ATTEMPTS, LostRace, ShareSpec
 from suppliers.inventory import services as inventory
+from suppliers.inventory.services import LostRace
 
 _encode = msgspec.json.Encoder().encode
 ORDER_COLUMNS = (
@@ -160,126 +155,6 @@ async def _prices(tenant_id: str, channel_id: str, lines: Sequence[LineIn]) -> t
     return prices, currencies.pop()
 
 
-async def _refuse(
-    tenant_id: str,
-    channel_id: str,
-    lines: Sequence[LineIn],
-    source: str,
-    decided: core.Plan,
-    prices: dict[str, routing.Offered],
-    destination: routing.Destination,
-    mode: str,
-    pickup_point_id: str | None,
-) -> None:
-    """409 when the plan leaves something unfilled: `no-location` when no location serving the
-    destination sells these goods at the listing price, `out-of-stock` when some do but lack
-    the units now."""
-    if not decided.unfilled:
-        return
-    short = ", ".join(f"{line.qty} x {line.sku}" for line in decided.unfilled)
-    sold_here = await routing.sells(
-        tenant_id, {line.sku: prices[line.sku] for line in decided.unfilled}, destination, mode, pickup_point_id
-    )
-    # replenishment advice (issue 14): the demand we could not serve, where it was
-    await demand.record_refusal(
-        tenant_id,
-        channel_id,
-        destination.lat,
-        destination.lng,
-        mode,
-        [(line.sku, line.qty) for line in lines],
-        [(line.sku, line.qty) for line in decided.unfilled],
-        "out-of-stock" if sold_here else "no-location",
-        source,
-    )
-    if not sold_here:
-        raise ProblemError(
-            409,
-            f"No location serving this destination sells {short} at the listed price",
-            slug="no-location",
-        )
-    raise ProblemError(409, f"Not enough stock near this destination for {short}", slug="out-of-stock")
-
-
-class Routed(msgspec.Struct, kw_only=True):
-    specs: list[ShareSpec]
-    currency: str
-    lines: list[dict[str, Any]]
-    subtotal: int
-    delivery_fee: int
-    split: pricing.LineSplit
-
-
-async def _route(
-    tenant_id: str,
-    channel_id: str,
-    lines: Sequence[LineIn],
-    destination: routing.Destination,
-    mode: str,
-    pickup_point_id: str | None,
-    policy: routing.Policy,
-    prices: dict[str, routing.Offered],
-    currency: str,
-    source: str = "order",
-) -> Routed:
-    now = utcnow()
-    decision = await routing.decide(
-        tenant_id,
-        [core.Line(line.sku, line.qty) for line in lines],
-        prices,
-        destination,
-        mode,
-        policy,
-        pickup_point_id=pickup_point_id,
-        now=now,
-    )
-    decided, found = decision.plan, decision.candidates
-    await _refuse(tenant_id, channel_id, lines, source, decided, prices, destination, mode, pickup_point_id)
-    splits: list[pricing.LineSplit] = []
-    specs = []
-    fees = 0
-    for share in decided.shares:
-        share_lines = []
-        for line in share.lines:
-            unit = prices[line.sku].amount
-            wholesale = share.candidate.cost[line.sku]
-            split = pricing.split_line(line.qty, unit, wholesale, policy.take_rate_bps)
-            splits.append(split)
-            share_lines.append(
-                {
-                    "sku": line.sku,
-                    "qty": line.qty,
-                    "unit_price": unit,
-                    "wholesale_unit": wholesale,
-                    "platform_fee": split.platform_fee,
-                }
-            )
-        fee = policy.delivery_fees.get(share.candidate.promise.tier, 0) if mode == "delivery" else 0
-        fees += fee
-        specs.append(
-            ShareSpec.of(
-                share.candidate,
-                share_lines,
-                fulfilment.explain(share, decided, found, policy.rules),
-                now,
-                delivery_fee=fee,
-            )
-        )
-    merged = core.merge([core.Line(line.sku, line.qty) for line in lines])
-    order_lines: list[dict[str, Any]] = [
-        {"sku": sku, "qty": qty, "unit_price": prices[sku].amount} for sku, qty in merged.items()
-    ]
-    subtotal = sum(qty * prices[sku].amount for sku, qty in merged.items())
-    return Routed(
-        specs=specs,
-        currency=currency,
-        lines=order_lines,
-        subtotal=subtotal,
-        delivery_fee=fees,
-        split=pricing.total(splits),
-    )
-
-
 def _lines_out(lines: list[dict[str, Any]], currency: str) -> list[dict[str, Any]]:
     return [
         {
@@ -335,10 +210,6 @@ def quote_out(row: dict[str, Any], now: datetime | None = None) -> QuoteOut:
     )
 
 
-def _aware(value: Any) -> datetime:
-    return fulfilment._aware(value)
-
-
 async def create_quote(
     principal: Principal,
     body: QuoteCreate,
@@ -358,8 +229,8 @@ async def create_quote(
     prices, currency = await _prices(tenant_id, channel_id, body.lines)
     policy = await routing.policy_of(tenant_id)
     ttl = ttl or timedelta(seconds=policy.quote_ttl_seconds)
-    for _ in range(ATTEMPTS):
-        routed = await _route(
+    for _ in range(dispatch.ATTEMPTS):
+        routed = await dispatch.plan_order(
             tenant_id,
             channel_id,
             body.lines,
@@ -375,16 +246,9 @@ async def create_quote(
         now = utcnow()
         try:
             async with db().transaction():
-                held: dict[tuple[str, str], str] = {}
-                for location_id, sku, qty in sorted(
-                    (spec.location_id, line["sku"], line["qty"]) for spec in routed.specs for line in spec.lines
-                ):
-                    reservation = await inventory.reserve(
-                        tenant_id, location_id, sku, qty, ttl, principal.key_id, quote_id
-                    )
-                    if reservation is None:
-                        raise LostRace(location_id, sku)
-                    held[(location_id, sku)] = reservation["id"]
+                held = await inventory.reserve_all(
+                    tenant_id, dispatch.takes_of(routed.specs), ttl, principal.key_id, quote_id
+                )
                 for spec in routed.specs:
                     spec.reservation_ids = [held[(spec.location_id, line["sku"])] for line in spec.lines]
                 row = {
@@ -412,7 +276,7 @@ async def create_quote(
                     await within(row)
             return quote_out(row, now)
         except LostRace:
-            fulfilment.STOCK_RACES_LOST.labels("quote").inc()
+            dispatch.STOCK_RACES_LOST.labels("quote").inc()
             continue
     raise ProblemError(
         409, "Stock near this destination kept selling out while quoting; try again", slug="out-of-stock"
@@ -487,13 +351,6 @@ async def release_quote(principal: Principal, quote_id: str) -> QuoteOut:
 # -- orders ------------------------------------------------------------------------------------------
 
 
-def _customer_token(tenant_id: str, order_id: str, customer: Customer | None) -> str | None:
-    if customer is None:
-        return None
-    data = {k: v for k, v in msgspec.structs.asdict(customer).items() if v is not None}
-    return crypto.keyring().encrypt_json(data, crypto.row_context(tenant_id, order_id, "customer"))
-
-
 async def _existing(principal: Principal, channel_id: str, idempotency_key: str | None) -> OrderOut | None:
     """The order a retried request already made (a crash between the order's commit and the
     idempotency record's would otherwise let the retry place a second order)."""
@@ -531,11 +388,15 @@ async def _place(principal: Principal, channel_id: str, body: OrderCreate, idemp
     if body.cart_id is not None:
         for name in ("quote_id", "lines", "destination", "mode", "pickup_point_id"):
             if getattr(body, name) is not None:
-                raise _unusable(name, "an order from a cart takes its lines and destination from the cart: leave it out")
+                raise _unusable(
+                    name, "an order from a cart takes its lines and destination from the cart: leave it out"
+                )
         if body.client_secret is None:
             raise _unusable("client_secret", "required with cart_id: the secret the cart was created with")
         quote_id = await carts.redeem(principal, channel_id, body.cart_id, body.client_secret)
-        order_id = await _from_quote(principal, channel_id, body, idempotency_key, Held("cart", body.cart_id, quote_id))
+        order_id = await _from_quote(
+            principal, channel_id, body, idempotency_key, dispatch.Held("cart", body.cart_id, quote_id)
+        )
     elif body.client_secret is not None:
         raise _unusable("client_secret", "goes with cart_id only")
     elif body.quote_id is not None:
@@ -545,68 +406,13 @@ async def _place(principal: Principal, channel_id: str, body: OrderCreate, idemp
                     name, "an order from a quote takes its lines and destination from the quote: leave it out"
                 )
         order_id = await _from_quote(
-            principal, channel_id, body, idempotency_key, Held("quote", body.quote_id, body.quote_id)
+            principal, channel_id, body, idempotency_key, dispatch.Held("quote", body.quote_id, body.quote_id)
         )
     else:
         if body.lines is None:
             raise _unusable("lines", "required: the lines to order (or a quote_id)")
         order_id = await _direct(principal, channel_id, body, body.lines, idempotency_key)
     return await get(principal, order_id)
-
-
-def _order_row(
-    order_id: str,
-    tenant_id: str,
-    channel_id: str,
-    body: OrderCreate,
-    mode: str,
-    destination: dict[str, Any],
-    pickup_point_id: str | None,
-    lines: list[dict[str, Any]],
-    currency: str,
-    subtotal: int,
-    delivery_fee: int,
-    split: pricing.LineSplit,
-    quote_id: str | None,
-    idempotency_key: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "id": order_id,
-        "tenant_id": tenant_id,
-        "channel_id": channel_id,
-        "quote_id": quote_id,
-        "status": "pending",
-        "mode": mode,
-        "destination": _encode(destination).decode(),
-        "pickup_point_id": pickup_point_id,
-        "lines": _encode(lines).decode(),
-        "currency": currency,
-        "subtotal_amount": subtotal,
-        "delivery_fee_amount": delivery_fee,
-        "total_amount": subtotal + delivery_fee,
-        "supplier_amount": split.wholesale + delivery_fee,
-        "channel_margin_amount": split.channel_margin,
-        "platform_fee_amount": split.platform_fee,
-        "customer": _customer_token(tenant_id, order_id, body.customer),
-        "customer_erased_at": None,
-        "reference": body.reference,
-        "idempotency_key": idempotency_key,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-async def _insert_order(row: dict[str, Any], specs: Sequence[ShareSpec], deadline_minutes: int, now: datetime) -> None:
-    await db().fetch(f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", *row.values())
-    await fulfilment.open_fulfilment(row["tenant_id"], row, specs, deadline_minutes, now)
-    await emit(
-        row["tenant_id"],
-        "order.created",
-        {"id": row["id"], "status": "pending", "total": _money(row["total_amount"], row["currency"])},
-        channel_id=row["channel_id"],
-    )
 
 
 async def _direct(
@@ -617,61 +423,13 @@ async def _direct(
     destination = await where(tenant_id, body.destination, mode, body.pickup_point_id)
     prices, currency = await _prices(tenant_id, channel_id, lines)
     policy = await routing.policy_of(tenant_id)
-    for _ in range(ATTEMPTS):
-        routed = await _route(
-            tenant_id, channel_id, lines, destination, mode, body.pickup_point_id, policy, prices, currency
-        )
-        order_id = new_id("ord")
-        now = utcnow()
-        row = _order_row(
-            order_id,
-            tenant_id,
-            channel_id,
-            body,
-            mode,
-            {"lat": destination.lat, "lng": destination.lng},
-            body.pickup_point_id,
-            routed.lines,
-            currency,
-            routed.subtotal,
-            routed.delivery_fee,
-            routed.split,
-            None,
-            idempotency_key,
-            now,
-        )
-        try:
-            async with db().transaction():
-                await fulfilment.take_committed(tenant_id, routed.specs, principal.key_id)
-                await _insert_order(row, routed.specs, policy.acceptance_deadline_minutes, now)
-            return order_id
-        except LostRace:
-            fulfilment.STOCK_RACES_LOST.labels("order").inc()
-            continue
-    raise ProblemError(
-        409, "Stock near this destination kept selling out while ordering; try again", slug="out-of-stock"
+    return await dispatch.place_direct(
+        principal, channel_id, body, lines, mode, destination, prices, currency, policy, idempotency_key
     )
 
 
-class Held(msgspec.Struct, frozen=True):
-    """What holds an order's stock: a quote, or a storefront cart (which is a quote with a
-    client secret), named as the caller named it, so that every refusal speaks its words."""
-
-    kind: str  # "quote" or "cart"
-    id: str
-    quote_id: str
-
-    @property
-    def field(self) -> str:
-        return f"{self.kind}_id"
-
-    @property
-    def again(self) -> str:
-        return "quote again" if self.kind == "quote" else "create a new cart"
-
-
 async def _from_quote(
-    principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None, held: Held
+    principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None, held: dispatch.Held
 ) -> str:
     tenant_id = principal.tenant_id
     try:
@@ -697,61 +455,8 @@ async def _from_quote(
             slug=f"{held.kind}-expired" if status == "expired" else f"{held.kind}-closed",
             errors=[FieldError(field=held.field, message=f"{held.kind} is {status}")],
         )
-    specs = msgspec.convert(_decoded(quote["shipments"]), list[ShareSpec])
     policy = await routing.policy_of(tenant_id)
-    order_id = new_id("ord")
-    lines = _decoded(quote["lines"])
-    splits = [
-        pricing.LineSplit(
-            retail=line["qty"] * line["unit_price"],
-            wholesale=line["qty"] * line["wholesale_unit"],
-            platform_fee=line["platform_fee"],
-            channel_margin=line["qty"] * line["unit_price"]
-            - line["qty"] * line["wholesale_unit"]
-            - line["platform_fee"],
-        )
-        for spec in specs
-        for line in spec.lines
-    ]
-    row = _order_row(
-        order_id,
-        tenant_id,
-        channel_id,
-        body,
-        quote["mode"],
-        _decoded(quote["destination"]),
-        quote["pickup_point_id"],
-        lines,
-        quote["currency"],
-        quote["subtotal_amount"],
-        quote["delivery_fee_amount"],
-        pricing.total(splits),
-        quote["id"],
-        idempotency_key,
-        now,
-    )
-    async with db().transaction():
-        claimed = await db().fetch(
-            "UPDATE quotes SET status = 'ordered', order_id = ? WHERE tenant_id = ? AND id = ? AND status = 'open' RETURNING id",
-            order_id,
-            tenant_id,
-            quote["id"],
-        )
-        if not claimed:
-            raise conflict(
-                f"{held.kind.title()} {held.id} was used or released meanwhile: {held.again}", slug=f"{held.kind}-closed"
-            )
-        for reservation_id in sorted(r for spec in specs for r in spec.reservation_ids):
-            if await inventory.commit(tenant_id, reservation_id, principal.key_id) is None:
-                # expired by the sweep between our check and now: give nothing, keep nothing
-                raise ProblemError(
-                    409,
-                    f"{held.kind.title()} {held.id} expired: {held.again}",
-                    slug=f"{held.kind}-expired",
-                    errors=[FieldError(field=held.field, message=f"{held.kind} expired")],
-                )
-        await _insert_order(row, specs, policy.acceptance_deadline_minutes, now)
-    return order_id
+    return await dispatch.place_from_quote(principal, channel_id, body, idempotency_key, held, quote, policy)
 
 
 def order_out(row: dict[str, Any], fulfilment_rows: list[dict[str, Any]], audience: str) -> OrderOut:
@@ -845,25 +550,8 @@ async def list_(
 async def _act_on_all(
     principal: Principal, order_id: str, action: str, refuse_if: frozenset[str], why: str
 ) -> OrderOut:
-    """Apply `action` to every fulfilment order of the order it applies to, atomically."""
-    await _order(principal, order_id)
-    async with db().transaction():
-        shares = await db().fetch(
-            "SELECT id, status FROM fulfilment_orders WHERE tenant_id = ? AND order_id = ? ORDER BY id",
-            principal.tenant_id,
-            order_id,
-        )
-        allowed, _, _ = states.TRANSITIONS[action]
-        blocking = [s for s in shares if s["status"] in refuse_if]
-        movable = [s for s in shares if s["status"] in allowed]
-        if blocking or not movable:
-            statuses = ", ".join(sorted({s["status"] for s in shares}))
-            raise conflict(
-                f"Order {order_id} cannot be {why}: its fulfilment orders are {statuses}", slug="invalid-transition"
-            )
-        for share in movable:
-            await fulfilment._transition(principal.tenant_id, share["id"], action, principal.key_id)
-        await fulfilment.refresh_order(principal.tenant_id, order_id)
+    await _order(principal, order_id)  # 404 unless visible
+    await dispatch.act_on_all(principal.tenant_id, order_id, action, refuse_if, why, principal.key_id)
     return await get(principal, order_id)
 
 
@@ -880,15 +568,5 @@ async def return_(principal: Principal, order_id: str) -> OrderOut:
 async def erase_customer(principal: Principal, order_id: str) -> OrderOut:
     """The consumer's personal data is removed for good; the order and its money stay."""
     await _order(principal, order_id)
-    async with db().transaction():
-        rows = await db().fetch(
-            "UPDATE orders SET customer = NULL, customer_erased_at = ?, version = version + 1, updated_at = ? "
-            "WHERE tenant_id = ? AND id = ? AND customer_erased_at IS NULL RETURNING channel_id",
-            utcnow(),
-            utcnow(),
-            principal.tenant_id,
-            order_id,
-        )
-        if rows:
-            await emit(principal.tenant_id, "order.customer_erased", {"id": order_id}, channel_id=rows[0]["channel_id"])
+    await dispatch.erase_customer(principal.tenant_id, order_id)
     return await get(principal, order_id)

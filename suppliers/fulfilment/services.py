@@ -1,5 +1,8 @@
 """Fulfilment orders: opening them for an order's shipments, moving them through DESIGN §7's
-state machine, re-routing a rejected share, pickups, and the supplier scorecard.
+state machine (`transition`), pickups, and the supplier scorecard.
+
+Where a rejected share goes next, and the order's own row, are dispatch's
+(`channels.orders.dispatch`): fulfilment tells it through `suppliers.fulfilment.hooks`.
 
 Every transition is one conditional UPDATE on the current status, so two callers racing
 (a supplier accepting while the deadline sweep re-routes) cannot both win; the ledger
@@ -11,26 +14,23 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from channels.insight import demand
-from channels.routing import core
-from channels.routing import services as routing
-from channels.routing.promise import TIERS, local_day
-from channels.statements import journal
-from gateway import crypto, metrics
+from channels.routing.services import PRIOR_PERFECT, PRIOR_WEIGHT
+from gateway import crypto
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.pagination import make_page
 from gateway.http.problems import ProblemError, conflict, not_found
 from gateway.ids import new_id
 from gateway.records import json_value as _decoded
+from gateway.records import timestamp_value as _aware
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
-from suppliers.fulfilment import states
+from suppliers.fulfilment import hooks, states
 from suppliers.fulfilment.schemas import FulfilmentOrderOut, FulfilmentOrderPage, Scorecard
 from suppliers.inventory import services as inventory
 
@@ -43,18 +43,6 @@ COLUMNS = (
     "replaced_by, attempt, version, created_at, updated_at, accepted_at, shipped_at, finished_at"
 )
 _encode = msgspec.json.Encoder().encode
-#: re-plans after losing a race for the same units
-ATTEMPTS = 5
-
-
-#: a take that found fewer units than planned (another sale got there first): the work re-plans
-STOCK_RACES_LOST = metrics.counter(
-    "stock_races_lost_total", "Stock takes that lost a race and were planned again", ["operation"]
-)
-
-
-class LostRace(Exception):
-    """A conditional take found fewer units than planned: someone else got there first."""
 
 
 # -- opening ---------------------------------------------------------------------------------------
@@ -79,58 +67,6 @@ class ShareSpec(msgspec.Struct, kw_only=True):
     attempt: int = 1
     #: the stock held for it while it is a quote's shipment
     reservation_ids: list[str] = []
-
-    @classmethod
-    def of(
-        cls,
-        candidate: core.Candidate,
-        lines: list[dict[str, Any]],
-        routing: dict[str, Any],
-        now: datetime,
-        **extra: Any,
-    ) -> ShareSpec:
-        site = candidate.site
-        return cls(
-            location_id=site.id,
-            supplier_id=site.supplier_id,
-            tier=candidate.promise.tier,
-            eta_minutes=candidate.promise.eta_minutes,
-            distance_km=round(candidate.distance_km, 3),
-            promised_at=candidate.promise.promised_at,
-            load_day=local_day(site, now) if site.daily_capacity is not None else None,
-            lines=lines,
-            routing=routing,
-            **extra,
-        )
-
-
-def explain(
-    share: core.Share, plan_: core.Plan, candidates: Sequence[core.Candidate], rules: Sequence[str], **extra: Any
-) -> dict[str, Any]:
-    """The routing record of one shipment (DESIGN §6: rule, distance, ETA, candidates)."""
-    chosen = share.candidate
-    others = sorted(
-        (c for c in candidates if c is not chosen),
-        key=lambda c: (TIERS.index(c.promise.tier), c.distance_km, c.site.id),
-    )[:3]
-    return {
-        "rule": share.decided_by,
-        "rules": list(rules),
-        "distance_km": round(chosen.distance_km, 3),
-        "eta_minutes": chosen.promise.eta_minutes,
-        "tier": chosen.promise.tier,
-        "candidates_considered": plan_.considered,
-        "alternatives": [
-            {
-                "location_id": c.site.id,
-                "distance_km": round(c.distance_km, 3),
-                "tier": c.promise.tier,
-                "eta_minutes": c.promise.eta_minutes,
-            }
-            for c in others
-        ],
-        **extra,
-    }
 
 
 def _pickup_hash(tenant_id: str, code: str) -> str:
@@ -158,10 +94,9 @@ async def open_fulfilment(
     specs: Sequence[ShareSpec],
     deadline_minutes: int,
     now: datetime,
-    money_kind: str = "sale",
 ) -> list[dict[str, Any]]:
-    """Insert one pending fulfilment order per spec, in the caller's transaction, and book its
-    money in the statements journal (`money_kind`: sale, or reroute for a share taking over)."""
+    """Insert one pending fulfilment order per spec, in the caller's transaction (dispatch books
+    their money in the statements journal)."""
     opened = []
     for spec in specs:
         ident = new_id("ful")
@@ -212,7 +147,6 @@ async def open_fulfilment(
         await db().fetch(
             f"INSERT INTO fulfilment_orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", *row.values()
         )
-        await journal.record(row, money_kind, at=now)  # statements (issue 14)
         if spec.load_day is not None:
             await db().fetch(
                 "INSERT INTO location_loads (id, tenant_id, location_id, day, orders) VALUES (?, ?, ?, ?, 1) "
@@ -399,29 +333,7 @@ async def _ledger(row: dict[str, Any], effect: str, actor: str) -> None:
             raise RuntimeError(f"fulfilment order {row['id']}: ledger refused {effect} of {line['sku']}")
 
 
-async def refresh_order(tenant_id: str, order_id: str) -> str:
-    """Recompute the order's status from its fulfilment orders; emit when it changed."""
-    shares = await db().fetch(
-        "SELECT status, replaced_by FROM fulfilment_orders WHERE tenant_id = ? AND order_id = ?", tenant_id, order_id
-    )
-    status = states.order_status((row["status"], row["replaced_by"]) for row in shares)
-    changed = await db().fetch(
-        "UPDATE orders SET status = ?, version = version + 1, updated_at = ? WHERE tenant_id = ? AND id = ? "
-        "AND status <> ? RETURNING channel_id",
-        status,
-        utcnow(),
-        tenant_id,
-        order_id,
-        status,
-    )
-    if changed:
-        await emit(
-            tenant_id, f"order.{status}", {"id": order_id, "status": status}, channel_id=changed[0]["channel_id"]
-        )
-    return status
-
-
-async def _transition(
+async def transition(
     tenant_id: str,
     fulfilment_id: str,
     action: str,
@@ -475,8 +387,6 @@ async def _transition(
     row = moved[0]
     if target in states.LEDGER:
         await _ledger(row, states.LEDGER[target], actor)
-    if target in states.REVERSALS:  # statements (issue 14): the share's money goes back
-        await journal.record(row, states.REVERSALS[target], reverse=True, at=now)
     supplier = row["supplier_id"]
     if target == "accepted":
         await _score(
@@ -499,13 +409,6 @@ async def _transition(
     return row
 
 
-def _aware(value: datetime | str) -> datetime:
-    """Timestamps read back through raw SQL: a datetime, or ISO text on SQLite."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _supplier_scope(principal: Principal) -> tuple[str, list[Any]]:
     if principal.type == "supplier":
         return " AND supplier_id = ?", [principal.owner_id]
@@ -515,10 +418,10 @@ def _supplier_scope(principal: Principal) -> tuple[str, list[Any]]:
 async def act(principal: Principal, fulfilment_id: str, action: str) -> FulfilmentOrderOut:
     """accept, pick, ship, ready_for_pickup, deliver: the fulfilling supplier (or the operator)."""
     async with db().transaction():
-        row = await _transition(
+        row = await transition(
             principal.tenant_id, fulfilment_id, action, principal.key_id, scope=_supplier_scope(principal)
         )
-        await refresh_order(principal.tenant_id, row["order_id"])
+        await hooks.dispatcher().settle(principal.tenant_id, row["order_id"])
     return await get(principal, fulfilment_id)
 
 
@@ -530,120 +433,29 @@ async def reject(principal: Principal, fulfilment_id: str, reason: str) -> Fulfi
 async def reroute(
     tenant_id: str, fulfilment_id: str, reason: str, actor: str, scope: tuple[str, list[Any]] = ("", [])
 ) -> list[dict[str, Any]]:
-    """Reject a share and send it to the next best candidate: its stock released here, committed
-    there, in one transaction. Returns the new fulfilment orders (none when nowhere can fill it)."""
-    for _ in range(ATTEMPTS):
-        try:
-            async with db().transaction():
-                return await _reroute_once(tenant_id, fulfilment_id, reason, actor, scope)
-        except LostRace:
-            STOCK_RACES_LOST.labels("reroute").inc()
-            continue
-    raise conflict(
-        f"fulfilment order {fulfilment_id}: stock kept moving while re-routing; try again", slug="contention"
-    )
+    """Reject a share and send it to the next best candidate (dispatch decides where): its
+    stock released here, committed there, in one transaction. Returns the new fulfilment
+    orders (none when nowhere can fill it)."""
+    return await hooks.dispatcher().reroute(tenant_id, fulfilment_id, reason, actor, scope)
 
 
-async def _reroute_once(
-    tenant_id: str, fulfilment_id: str, reason: str, actor: str, scope: tuple[str, list[Any]]
-) -> list[dict[str, Any]]:
-    old = await _transition(tenant_id, fulfilment_id, "reject", actor, reason, scope)
-    orders = await db().fetch(
-        "SELECT id, channel_id, mode, destination, pickup_point_id, currency FROM orders WHERE tenant_id = ? AND id = ?",
-        tenant_id,
-        old["order_id"],
-    )
-    order = orders[0]
-    policy = await routing.policy_of(tenant_id)
-    old_routing = _decoded(old["routing"])
-    excluded = sorted({*old_routing.get("excluded", []), old["location_id"]})
-    lines = _decoded(old["lines"])
-    prices = {line["sku"]: routing.Offered(amount=line["unit_price"], currency=order["currency"]) for line in lines}
-    destination = _decoded(order["destination"])
-    decision = await routing.decide(
-        tenant_id,
-        [core.Line(line["sku"], line["qty"]) for line in lines],
-        prices,
-        routing.Destination(lat=destination["lat"], lng=destination["lng"]),
-        order["mode"],
-        policy,
-        pickup_point_id=order["pickup_point_id"],
-        exclude=excluded,
-    )
-    decided, found = decision.plan, decision.candidates
-    if decided.unfilled or not decided.shares:
-        await journal.record(old, "unfilled", reverse=True)  # statements (issue 14): refunded
-        await demand.record_refusal(  # replenishment advice (issue 14): demand nobody could serve
-            tenant_id,
-            order["channel_id"],
-            destination["lat"],
-            destination["lng"],
-            order["mode"],
-            [(line["sku"], line["qty"]) for line in lines],
-            [(line.sku, line.qty) for line in decided.unfilled] or [(line["sku"], line["qty"]) for line in lines],
-            "out-of-stock",
-            "reroute",
-        )
-        await emit(
-            tenant_id,
-            "fulfilment_order.unroutable",
-            {"id": fulfilment_id, "order_id": order["id"], "excluded": excluded},
-            channel_id=order["channel_id"],
-        )
-        await refresh_order(tenant_id, order["id"])
-        return []
-    unit = {line["sku"]: line for line in lines}
-    specs = []
-    now = utcnow()
-    for share in decided.shares:
-        specs.append(
-            ShareSpec.of(
-                share.candidate,
-                [
-                    {
-                        "sku": line.sku,
-                        "qty": line.qty,
-                        "unit_price": unit[line.sku]["unit_price"],
-                        "wholesale_unit": share.candidate.cost[line.sku],
-                        "platform_fee": _prorated_fee(unit[line.sku], line.qty),
-                    }
-                    for line in share.lines
-                ],
-                explain(share, decided, found, policy.rules, replaces=fulfilment_id, excluded=excluded),
-                now,
-                delivery_fee=old["delivery_fee_amount"] if share is decided.shares[0] else 0,
-                attempt=old["attempt"] + 1,
-            )
-        )
-    await take_committed(tenant_id, specs, actor)
-    await journal.record(old, "reroute", reverse=True, at=now)  # statements (issue 14): moves to the new shares
-    opened = await open_fulfilment(tenant_id, order, specs, policy.acceptance_deadline_minutes, now, "reroute")
+async def mark_replaced(tenant_id: str, fulfilment_id: str, replaced_by: str) -> None:
+    """A rejected share points at the share that took its lines over (re-routing)."""
     await db().fetch(
         "UPDATE fulfilment_orders SET replaced_by = ? WHERE tenant_id = ? AND id = ?",
-        opened[0]["id"],
+        replaced_by,
         tenant_id,
         fulfilment_id,
     )
-    await refresh_order(tenant_id, order["id"])
-    return opened
 
 
-def _prorated_fee(line: dict[str, Any], qty: int) -> int:
-    """The platform fee of `qty` units of a line whose fee was fixed when the order was placed."""
-    if qty == line["qty"]:
-        return int(line["platform_fee"])
-    return int(line["platform_fee"]) * qty // line["qty"]
-
-
-async def take_committed(tenant_id: str, specs: Sequence[ShareSpec], actor: str) -> None:
-    """Commit every spec's units from `available`, in (location, sku) order so concurrent
-    placements lock levels in one order; LostRace when a level has fewer than planned."""
-    takes = sorted(
-        ((spec.location_id, line["sku"], line["qty"]) for spec in specs for line in spec.lines),
+async def order_shares(tenant_id: str, order_id: str) -> list[dict[str, Any]]:
+    """The id, status and replacement of every share of an order, in id order."""
+    return await db().fetch(
+        "SELECT id, status, replaced_by FROM fulfilment_orders WHERE tenant_id = ? AND order_id = ? ORDER BY id",
+        tenant_id,
+        order_id,
     )
-    for location_id, sku, qty in takes:
-        if await inventory.commit_available(tenant_id, location_id, sku, qty, actor) is None:
-            raise LostRace(location_id, sku)
 
 
 async def expire_acceptance(limit: int = 100) -> int:
@@ -689,8 +501,8 @@ async def verify_pickup(principal: Principal, code: str) -> FulfilmentOrderOut:
         )
     fulfilment_id = rows[0]["id"]
     async with db().transaction():
-        row = await _transition(principal.tenant_id, fulfilment_id, "pick_up", principal.key_id)
-        await refresh_order(principal.tenant_id, row["order_id"])
+        row = await transition(principal.tenant_id, fulfilment_id, "pick_up", principal.key_id)
+        await hooks.dispatcher().settle(principal.tenant_id, row["order_id"])
     return await get_for_operator(principal.tenant_id, fulfilment_id, audience_of(principal))
 
 
@@ -732,5 +544,5 @@ async def scorecard(principal: Principal, supplier_id: str) -> Scorecard:
         perfect=score["perfect"],
         perfect_order_rate=score["perfect"] / score["finished"] if score["finished"] else None,
         mean_acceptance_seconds=score["acceptance_seconds"] / score["accepted"] if score["accepted"] else None,
-        routing_reliability=(score["perfect"] + routing.PRIOR_PERFECT) / (score["finished"] + routing.PRIOR_WEIGHT),
+        routing_reliability=(score["perfect"] + PRIOR_PERFECT) / (score["finished"] + PRIOR_WEIGHT),
     )

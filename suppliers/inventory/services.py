@@ -481,6 +481,131 @@ async def commit_available(
         return await _take(tenant_id, location_id, sku, qty, Delta(committed=qty, reason="committed"), actor, reference)
 
 
+class LostRace(Exception):
+    """A conditional take found fewer units than planned: another sale got there first. The
+    caller's transaction is to roll back and plan again on fresh stock."""
+
+
+Take = tuple[str, str, int]  # (location_id, sku, qty)
+
+
+def _merged(takes: Iterable[Take]) -> list[Take]:
+    """One take per level, in lock order (location_id, sku)."""
+    total: dict[tuple[str, str], int] = {}
+    for location_id, sku, qty in takes:
+        total[(location_id, sku)] = total.get((location_id, sku), 0) + qty
+    return [(location_id, sku, qty) for (location_id, sku), qty in sorted(total.items())]
+
+
+#: PostgreSQL: lock the levels in (location_id, sku) order, take from `available` where it
+#: suffices (the UPDATE re-checks the condition on the locked row's latest version), write
+#: the movements, and, for quotes, the reservations: one statement, one round trip
+_PG_TAKE = """
+WITH wanted AS (
+    SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[])
+        AS w(location_id, sku, qty, movement_id, reservation_id)
+), locked AS (
+    SELECT l.id, w.qty, w.movement_id, w.reservation_id FROM inventory_levels l
+    JOIN wanted w ON l.location_id = w.location_id AND l.sku = w.sku
+    WHERE l.tenant_id = ? ORDER BY l.location_id, l.sku FOR UPDATE OF l
+), taken AS (
+    UPDATE inventory_levels l SET {column} = l.{column} + k.qty, updated_at = ?::timestamptz
+    FROM locked k WHERE l.id = k.id AND l.on_hand - l.reserved - l.committed - l.safety_stock >= k.qty
+    RETURNING l.tenant_id, l.supplier_id, l.location_id, l.sku, k.qty, k.movement_id, k.reservation_id
+), moved AS (
+    INSERT INTO inventory_movements (id, tenant_id, supplier_id, location_id, sku, delta_on_hand,
+        delta_reserved, delta_committed, reason, reference, actor, idempotency_key, at)
+    SELECT movement_id, tenant_id, supplier_id, location_id, sku, 0, {reserved}, {committed}, ?::text,
+        COALESCE(reservation_id, ?::text), ?::text, NULL, ?::timestamptz FROM taken
+){held}
+SELECT location_id, sku, reservation_id FROM taken
+"""
+_PG_HOLD = """, held AS (
+    INSERT INTO reservations (id, tenant_id, supplier_id, location_id, sku, qty, status, reference, expires_at, created_at)
+    SELECT reservation_id, tenant_id, supplier_id, location_id, sku, qty, 'held', ?::text, ?::timestamptz,
+        ?::timestamptz FROM taken
+)"""
+_PG_COMMIT_SQL = _PG_TAKE.format(column="committed", reserved="0", committed="qty", held="")
+_PG_RESERVE_SQL = _PG_TAKE.format(column="reserved", reserved="qty", committed="0", held=_PG_HOLD)
+
+
+async def _pg_take(
+    sql: str, tenant_id: str, wanted: list[Take], reason: str, actor: str, reference: str | None, *tail: Any
+) -> dict[tuple[str, str], str | None]:
+    reservation_ids = [new_id("res") for _ in wanted] if sql is _PG_RESERVE_SQL else [None] * len(wanted)
+    now = utcnow()
+    rows = await db().fetch(
+        sql,
+        [location_id for location_id, _, _ in wanted],
+        [sku for _, sku, _ in wanted],
+        [qty for _, _, qty in wanted],
+        [new_id("mov") for _ in wanted],
+        reservation_ids,
+        tenant_id,
+        now,
+        reason,
+        reference,
+        actor,
+        now,
+        *tail,
+    )
+    if len(rows) < len(wanted):  # the statement rolls back with the caller's transaction
+        short = {(location_id, sku) for location_id, sku, _ in wanted} - {(r["location_id"], r["sku"]) for r in rows}
+        raise LostRace(*min(short))
+    return {(row["location_id"], row["sku"]): row["reservation_id"] for row in rows}
+
+
+async def take_committed(
+    tenant_id: str, takes: Iterable[Take], actor: str = SYSTEM, reference: str | None = None
+) -> None:
+    """An order without a quote: take every (location, sku, qty) straight from `available`
+    into `committed`, all or nothing. The levels are locked in (location_id, sku) order here,
+    so callers never sort; LostRace (and nothing written) when a level has fewer than asked.
+    On PostgreSQL the takes and their movements are one statement."""
+    wanted = _merged(takes)
+    async with db().transaction():
+        if db().dialect == "postgres":
+            await _pg_take(_PG_COMMIT_SQL, tenant_id, wanted, "committed", actor, reference)
+            return
+        for location_id, sku, qty in wanted:
+            taken = await _take(
+                tenant_id, location_id, sku, qty, Delta(committed=qty, reason="committed"), actor, reference
+            )
+            if taken is None:
+                raise LostRace(location_id, sku)
+
+
+async def reserve_all(
+    tenant_id: str, takes: Iterable[Take], ttl: timedelta, actor: str = SYSTEM, reference: str | None = None
+) -> dict[tuple[str, str], str]:
+    """Hold every (location, sku, qty) for a quote, all or nothing, in lock order: the
+    reservation id of each (location, sku); LostRace (nothing held) when one falls short.
+    On PostgreSQL the takes, movements and reservations are one statement."""
+    wanted = _merged(takes)
+    held: dict[tuple[str, str], str] = {}
+    async with db().transaction():
+        if db().dialect == "postgres":
+            now = utcnow()
+            found = await _pg_take(
+                _PG_RESERVE_SQL, tenant_id, wanted, "reserved", actor, None, reference, now + ttl, now
+            )
+            return {key: str(reservation_id) for key, reservation_id in found.items()}
+        for location_id, sku, qty in wanted:
+            reservation = await reserve(tenant_id, location_id, sku, qty, ttl, actor, reference)
+            if reservation is None:
+                raise LostRace(location_id, sku)
+            held[(location_id, sku)] = reservation["id"]
+    return held
+
+
+async def commit_all(tenant_id: str, reservation_ids: Iterable[str], actor: str = SYSTEM) -> bool:
+    """A quote becomes an order: every held reservation becomes committed units. False when one is no longer held (expired meanwhile): the caller rolls back."""
+    for reservation_id in sorted(reservation_ids):
+        if await commit(tenant_id, reservation_id, actor) is None:
+            return False
+    return True
+
+
 async def ship(
     tenant_id: str, location_id: str, sku: str, qty: int, actor: str = SYSTEM, reference: str | None = None
 ) -> dict[str, Any] | None:

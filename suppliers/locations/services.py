@@ -19,7 +19,6 @@ from typing import Any
 
 import msgspec
 
-from channels.routing.directory import bump_revision
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.fields import changes
@@ -29,6 +28,7 @@ from gateway.records import get_one, insert_row, list_page, narrowed, update_ver
 from gateway.records import json_value as _decoded
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
+from suppliers.locations import revisions
 from suppliers.locations.models import Location
 from suppliers.locations.schemas import (
     LocationCreate,
@@ -198,8 +198,8 @@ async def create(principal: Principal, body: LocationCreate) -> LocationOut:
     }
     async with db().transaction():
         # every location write moves the tenant's routing revision, so that each gateway
-        # process reloads this row into its routing index (channels.routing.directory)
-        row["revision"] = await bump_revision(principal.tenant_id)
+        # process reloads this row into its routing index (see suppliers.locations.revisions)
+        row["revision"] = await revisions.next_revision(principal.tenant_id)
         await insert_row(Location, row)
         out = to_out(row)
         await emit(principal.tenant_id, "location.created", out, supplier_id=supplier_id)
@@ -244,7 +244,7 @@ async def _write(
 ) -> LocationOut:
     async with db().transaction():
         # a refused write (404, 409) rolls the revision back with it
-        values = {**values, "revision": await bump_revision(principal.tenant_id)}
+        values = {**values, "revision": await revisions.next_revision(principal.tenant_id)}
         row = await update_versioned(
             Location, KIND, principal.tenant_id, location_id, version, values, visible(principal)
         )
