@@ -1,4 +1,5 @@
-"""The application factory: assembles the domains into one Litestar app."""
+"""The application factory: the kernel's routes and middleware, and the routes of every
+installed component (`gateway.components`; the kernel imports no domain)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
-from channels.controllers import ChannelController
-from channels.insight.controllers import ROUTES as INSIGHT_ROUTES
-from channels.listings.controllers import ROUTES as LISTING_ROUTES
-from channels.orders.controllers import ROUTES as ORDER_ROUTES
-from channels.routing.controllers import ROUTES as ROUTING_ROUTES
-from channels.statements.controllers import ROUTES as STATEMENT_ROUTES
-from channels.storefront.controllers import ROUTES as STOREFRONT_ROUTES
+from gateway import components
 from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
@@ -41,7 +36,6 @@ from gateway.tenancy.origins import origin_in_use
 from gateway.webhooks.config import WebhookConfig
 from gateway.webhooks.config import use as use_webhook_config
 from gateway.webhooks.controllers import ROUTES as WEBHOOK_ROUTES
-from suppliers.routes import ROUTES as SUPPLIER_ROUTES
 
 log = logging.getLogger("gateway")
 
@@ -84,14 +78,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             healthz,
             readyz,
             metrics_endpoint(settings.metrics_token),
-            *SUPPLIER_ROUTES,
-            ChannelController,
-            *LISTING_ROUTES,
-            *ORDER_ROUTES,
-            *ROUTING_ROUTES,
-            *STATEMENT_ROUTES,
-            *INSIGHT_ROUTES,
-            *STOREFRONT_ROUTES,
+            # the components' (suppliers, channels: gateway.components)
+            *components.route_handlers(),
             ApiKeyController,
             EventController,
             *OAUTH_ROUTES,
