@@ -17,20 +17,20 @@ from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
-from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
+from gateway.http.context import configure_logging, stamp_response
 from gateway.http.cors import cors_headers
 from gateway.http.health import healthz, metrics_endpoint, readyz
-from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
+from gateway.http.pipeline import RequestPipeline
 from gateway.http.problems import handle_exception
-from gateway.http.ratelimit import AddressRateLimitMiddleware, RateLimitMiddleware, make_counter_store
+from gateway.http.ratelimit import make_counter_store
 from gateway.oauth import scopes
 from gateway.oauth.config import running as oauth_running
 from gateway.oauth.routes import PUBLIC_PATHS as OAUTH_PUBLIC_PATHS
 from gateway.oauth.routes import ROUTES as OAUTH_ROUTES
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
-from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
+from gateway.tenancy.auth import PUBLIC_PATHS
 from gateway.tenancy.controllers import ApiKeyController
 from gateway.tenancy.origins import origin_in_use
 from gateway.webhooks.config import WebhookConfig
@@ -85,25 +85,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             *OAUTH_ROUTES,
             *WEBHOOK_ROUTES,
         ],
+        # one layer: request id, address limit, authentication, credential limit, idempotency
         middleware=[
-            RequestContextMiddleware,
-            # before authentication: a flood of bad keys is refused before any key is looked up
             DefineMiddleware(
-                AddressRateLimitMiddleware,
+                RequestPipeline,
                 store=counters,
-                limit=settings.address_rate_limit,
-                window=settings.rate_limit_window_seconds,
-                proxies=settings.trusted_proxy_networks,
-            ),
-            DefineMiddleware(BearerAuthenticationMiddleware, exclude=[*PUBLIC_PATHS, *OAUTH_PUBLIC_PATHS]),
-            DefineMiddleware(
-                RateLimitMiddleware,
-                store=counters,
+                address_limit=settings.address_rate_limit,
                 limit=settings.rate_limit,
                 window=settings.rate_limit_window_seconds,
-            ),
-            DefineMiddleware(
-                IdempotencyMiddleware,
+                proxies=settings.trusted_proxy_networks,
+                public_paths=[*PUBLIC_PATHS, *OAUTH_PUBLIC_PATHS],
                 max_body_bytes=settings.max_body_bytes,
             ),
         ],
@@ -114,7 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "settings": settings,
                 # what lockouts (gateway.http.lockout) and readiness read: the shared counters
                 "counters": counters,
-                # read by gateway.http.cors and the bearer middleware (publishable keys' origins)
+                # read by gateway.http.cors and authentication (publishable keys' origins)
                 "storefront_allow_localhost": settings.storefront_allow_localhost,
                 "origin_directory": origin_in_use,
             }
