@@ -14,6 +14,7 @@ from typing import Any
 from gateway import components
 from gateway.oauth import demo as oauth_demo
 from gateway.storage import all_tables, db
+from gateway.tenancy import credentials
 from gateway.tenancy import services as tenancy
 from gateway.tenancy.principal import Principal
 from gateway.webhooks import demo as webhooks_demo
@@ -43,6 +44,7 @@ async def _remove_demo_tenants() -> None:
                 if table._meta.tablename != "tenants" and tenanted:
                     await db().fetch(f"DELETE FROM {table._meta.tablename} WHERE tenant_id = ?", row["id"])
             await db().fetch("DELETE FROM tenants WHERE id = ?", row["id"])
+            await credentials.changed()  # its keys, cached by serving processes, stop working
 
 
 async def _webhooks(operator: Principal, world: dict[str, Any]) -> None:

@@ -72,32 +72,27 @@ class PrincipalCache:
         self._check: asyncio.Future[None] | None = None
 
     async def ensure_fresh(self) -> None:
-        """Check the revision if the last check started `CHECK_SECONDS` ago or more; requests
-        arriving meanwhile wait for the same check."""
-        if time.monotonic() - self._checked_at < CHECK_SECONDS:
-            return
-        pending = self._check
-        if pending is not None and not pending.done() and pending.get_loop() is asyncio.get_running_loop():
-            await asyncio.shield(pending)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._check = future
-        try:
-            started = time.monotonic()
-            rows = await db().fetch(_REVISION_SQL)
-            revision = int(rows[0]["revision"]) if rows else 0
-            if revision != self._revision:
-                self._revision = revision
-                self.drop()
-            self._checked_at = started
-            future.set_result(None)
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
-            raise
-        finally:
-            if self._check is future:
-                self._check = None
+        """Check the revision if the last check started `CHECK_SECONDS` ago or more. Requests
+        arriving meanwhile wait for that check; if it failed, the next of them checks itself."""
+        while time.monotonic() - self._checked_at >= CHECK_SECONDS:
+            pending = self._check
+            if pending is not None and not pending.done() and pending.get_loop() is asyncio.get_running_loop():
+                await asyncio.wait([pending])
+                continue
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._check = future
+            try:
+                started = time.monotonic()
+                rows = await db().fetch(_REVISION_SQL)
+                revision = int(rows[0]["revision"]) if rows else 0
+                if revision != self._revision:
+                    self._revision = revision
+                    self.drop()
+                self._checked_at = started
+            finally:
+                future.set_result(None)
+                if self._check is future:
+                    self._check = None
 
     def drop(self) -> None:
         self.entries = {}
