@@ -1,4 +1,5 @@
-"""The application factory: assembles the domains into one Litestar app."""
+"""The application factory: the kernel's routes and middleware, and the routes of every
+installed component (`gateway.components`; the kernel imports no domain)."""
 
 from __future__ import annotations
 
@@ -11,38 +12,30 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
-from channels.controllers import ChannelController
-from channels.insight.controllers import ROUTES as INSIGHT_ROUTES
-from channels.listings.controllers import ROUTES as LISTING_ROUTES
-from channels.orders.controllers import ROUTES as ORDER_ROUTES
-from channels.routing.controllers import ROUTES as ROUTING_ROUTES
-from channels.statements.controllers import ROUTES as STATEMENT_ROUTES
-from channels.storefront.controllers import ROUTES as STOREFRONT_ROUTES
-from gateway import startup
+from gateway import components, startup
 from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
 from gateway.http.allow import complete_allow_header
-from gateway.http.context import RequestContextMiddleware, configure_logging, stamp_response
+from gateway.http.context import configure_logging, stamp_response
 from gateway.http.cors import cors_headers
 from gateway.http.health import healthz, metrics_endpoint, readyz
-from gateway.http.idempotency import IdempotencyMiddleware
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
+from gateway.http.pipeline import RequestPipeline
 from gateway.http.problems import handle_exception
-from gateway.http.ratelimit import AddressRateLimitMiddleware, RateLimitMiddleware, make_counter_store
+from gateway.http.ratelimit import make_counter_store
 from gateway.oauth import scopes
 from gateway.oauth.config import running as oauth_running
 from gateway.oauth.routes import PUBLIC_PATHS as OAUTH_PUBLIC_PATHS
 from gateway.oauth.routes import ROUTES as OAUTH_ROUTES
 from gateway.settings import Settings
 from gateway.storage import Database, make_engine, use
-from gateway.tenancy.auth import PUBLIC_PATHS, BearerAuthenticationMiddleware
+from gateway.tenancy.auth import PUBLIC_PATHS
 from gateway.tenancy.controllers import ApiKeyController
 from gateway.tenancy.origins import origin_in_use
 from gateway.webhooks.config import WebhookConfig
 from gateway.webhooks.config import use as use_webhook_config
 from gateway.webhooks.controllers import ROUTES as WEBHOOK_ROUTES
-from suppliers.routes import ROUTES as SUPPLIER_ROUTES
 
 log = logging.getLogger("gateway")
 
@@ -86,38 +79,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             healthz,
             readyz,
             metrics_endpoint(settings.metrics_token),
-            *SUPPLIER_ROUTES,
-            ChannelController,
-            *LISTING_ROUTES,
-            *ORDER_ROUTES,
-            *ROUTING_ROUTES,
-            *STATEMENT_ROUTES,
-            *INSIGHT_ROUTES,
-            *STOREFRONT_ROUTES,
+            # the components' (suppliers, channels: gateway.components)
+            *components.route_handlers(),
             ApiKeyController,
             EventController,
             *OAUTH_ROUTES,
             *WEBHOOK_ROUTES,
         ],
+        # one layer: request id, address limit, authentication, credential limit, idempotency
         middleware=[
-            RequestContextMiddleware,
-            # before authentication: a flood of bad keys is refused before any key is looked up
             DefineMiddleware(
-                AddressRateLimitMiddleware,
+                RequestPipeline,
                 store=counters,
-                limit=settings.address_rate_limit,
-                window=settings.rate_limit_window_seconds,
-                proxies=settings.trusted_proxy_networks,
-            ),
-            DefineMiddleware(BearerAuthenticationMiddleware, exclude=[*PUBLIC_PATHS, *OAUTH_PUBLIC_PATHS]),
-            DefineMiddleware(
-                RateLimitMiddleware,
-                store=counters,
+                address_limit=settings.address_rate_limit,
                 limit=settings.rate_limit,
                 window=settings.rate_limit_window_seconds,
-            ),
-            DefineMiddleware(
-                IdempotencyMiddleware,
+                proxies=settings.trusted_proxy_networks,
+                public_paths=[*PUBLIC_PATHS, *OAUTH_PUBLIC_PATHS],
                 max_body_bytes=settings.max_body_bytes,
             ),
         ],
@@ -128,7 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "settings": settings,
                 # what lockouts (gateway.http.lockout) and readiness read: the shared counters
                 "counters": counters,
-                # read by gateway.http.cors and the bearer middleware (publishable keys' origins)
+                # read by gateway.http.cors and authentication (publishable keys' origins)
                 "storefront_allow_localhost": settings.storefront_allow_localhost,
                 "origin_directory": origin_in_use,
             }

@@ -15,11 +15,34 @@ from typing import Any
 
 import msgspec
 
+from gateway import components
 from gateway.crypto import KeyConfigError, load_keyring, use_keyring
 from gateway.oauth.cli import add_commands as add_signing_commands
 from gateway.settings import Settings, SettingsError
 from gateway.storage import Database, make_engine, use
 from gateway.storage.migrate import migrate
+
+#: adds a component's subcommands to `gateway`'s (argparse's subparsers action)
+AddCommands = Callable[[Any], None]
+_commands: list[AddCommands] = []
+
+
+def command(add: AddCommands) -> AddCommands:
+    """Register a component's CLI commands: `add(subparsers)` adds them; each sets `func`.
+    Decorator; `run` below opens the database for a command's coroutine."""
+    if add not in _commands:
+        _commands.append(add)
+    return add
+
+
+def run(fn: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `fn` with the database of the environment bound, and the schema migrated."""
+
+    async def migrated() -> Any:
+        await migrate()
+        return await fn()
+
+    return _run(migrated)
 
 
 def _run(fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -86,7 +109,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the registered background jobs, and nothing else, until SIGTERM or SIGINT."""
     import signal
 
-    import gateway.app  # noqa: F401 - importing the app registers every domain's jobs
+    import gateway.app  # noqa: F401 - the kernel's jobs register on import (the components' in `main`)
     from gateway.background import BackgroundRunner, registered
 
     settings = Settings.from_env()
@@ -143,72 +166,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"saved to {saved.resolve()}", file=sys.stderr)
     for url in summary["shop"]:  # the demo partner page, embedding the widget
         print(f"demo shop: {url}", file=sys.stderr)
-    return 0
-
-
-def cmd_inventory_check(_: argparse.Namespace) -> int:
-    """Every level equals the sum of its movements and none is negative; exit 1 otherwise."""
-    from suppliers.inventory.services import check
-
-    async def run() -> Any:
-        await migrate()
-        return await check()
-
-    broken = _run(run)
-    if broken:
-        print(json.dumps({"consistent": False, "levels": broken}, default=str, indent=2))
-        return 1
-    print(json.dumps({"consistent": True}))
-    return 0
-
-
-def cmd_statements_check(_: argparse.Namespace) -> int:
-    """The money journal adds up, for every fulfilment order, to the money it stands for; exit 1 otherwise."""
-    from channels.statements.services import check
-
-    async def run() -> Any:
-        await migrate()
-        return await check()
-
-    broken = _run(run)
-    if broken:
-        print(json.dumps({"consistent": False, "fulfilment_orders": broken}, default=str, indent=2))
-        return 1
-    print(json.dumps({"consistent": True}))
-    return 0
-
-
-def cmd_coverage(args: argparse.Namespace) -> int:
-    """Where SKUs can be promised now, as a picture (SVG) and optionally GeoJSON."""
-    from channels.insight.coverage import coverage_map, picture
-    from gateway.demo import DEMO_TENANT
-
-    async def run() -> Any:
-        await migrate()
-        from gateway.storage import db
-
-        tenant = args.tenant
-        if tenant is None:
-            rows = await db().fetch("SELECT id FROM tenants WHERE name = ? ORDER BY id DESC LIMIT 1", DEMO_TENANT)
-            if not rows:
-                return None
-            tenant = rows[0]["id"]
-        return await coverage_map(tenant, args.sku, args.qty, args.channel, args.resolution)
-
-    try:
-        made = _run(run)
-    except Exception as error:  # a problem (unknown sku, not listed): say it, exit 1
-        print(f"gateway coverage: {getattr(error, 'detail', error)}", file=sys.stderr)
-        return 1
-    if made is None:
-        print("gateway coverage: no demo tenant; name one with --tenant", file=sys.stderr)
-        return 1
-    coverage, markers = made
-    Path(args.out).write_text(picture(coverage, markers))
-    if args.geojson:
-        Path(args.geojson).write_bytes(msgspec.json.encode(coverage))
-    counts = ", ".join(f"{bucket}: {n}" for bucket, n in coverage.counts.items())
-    print(f"wrote {args.out}: {len(coverage.features)} of {coverage.cells_evaluated} cells ({counts})", file=sys.stderr)
     return 0
 
 
@@ -296,29 +253,8 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
-    inventory = commands.add_parser("inventory", help="inventory ledger tools").add_subparsers(
-        dest="inventory_command", required=True
-    )
-    inventory.add_parser(
-        "check", help="verify every level equals the sum of its movements (exit 1 if not)"
-    ).set_defaults(func=cmd_inventory_check)
-
-    statements = commands.add_parser("statements", help="statement tools").add_subparsers(
-        dest="statements_command", required=True
-    )
-    statements.add_parser(
-        "check", help="verify the money journal against every fulfilment order (exit 1 if not)"
-    ).set_defaults(func=cmd_statements_check)
-
-    cover = commands.add_parser("coverage", help="map where SKUs can be promised now (SVG, GeoJSON)")
-    cover.add_argument("sku", nargs="+", help="a SKU; several make a basket")
-    cover.add_argument("--out", default="coverage.svg", help="the picture to write (SVG)")
-    cover.add_argument("--geojson", help="also write the cells as GeoJSON here")
-    cover.add_argument("--tenant", help="tenant id (default: the latest demo tenant)")
-    cover.add_argument("--channel", help="price at this channel's listings (default: every active offer)")
-    cover.add_argument("--qty", type=int, default=1, help="units of each SKU")
-    cover.add_argument("--resolution", type=int, choices=range(5, 11), help="H3 resolution (default: fits the area)")
-    cover.set_defaults(func=cmd_coverage)
+    for add in _commands:  # the components' own (gateway.components): inventory check, coverage, ...
+        add(commands)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from the app")
     openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")
@@ -344,6 +280,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] != ["serve"]:
+        # the components' commands, jobs and tables. Not for `serve`: its workers import the app
+        # (gateway.asgi), and this process must not import prometheus-client before it has set
+        # the workers' shared metrics directory
+        components.load()
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()  # every command refuses bad settings before it does anything

@@ -417,15 +417,26 @@ class EncryptedColumn:
     tenant_sql: str = "tenant_id"
 
 
-#: every column holding tokens; `gateway keys rotate` re-encrypts these
-ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
-    EncryptedColumn("orders", "customer", "customer"),
-    EncryptedColumn("fulfilment_orders", "pickup_code", "pickup_code"),
+#: every column holding tokens; `gateway keys rotate` re-encrypts these. The kernel's own are
+#: listed here; a domain registers its columns with `encrypted_column` next to their table.
+_ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
     # the private parts of the OAuth signing keys (gateway.oauth.keyring), which belong to no tenant
     EncryptedColumn("oauth_signing_keys", "private_jwk", "private_jwk", tenant_sql="'platform'"),
     EncryptedColumn("webhook_endpoints", "secret", "secret"),
     EncryptedColumn("webhook_endpoints", "previous_secret", "previous_secret"),
-)
+]
+
+
+def encrypted_column(table: str, column: str, field: str | None = None, tenant_sql: str = "tenant_id") -> None:
+    """Declare a column holding tokens made with `row_context(tenant, id, field)` (field: the
+    column's name unless said), so that `gateway keys rotate` re-encrypts it."""
+    target = EncryptedColumn(table, column, field or column, tenant_sql)
+    if target not in _ENCRYPTED_COLUMNS:
+        _ENCRYPTED_COLUMNS.append(target)
+
+
+def encrypted_columns() -> tuple[EncryptedColumn, ...]:
+    return tuple(_ENCRYPTED_COLUMNS)
 
 
 @dataclass
@@ -455,7 +466,7 @@ async def rotate_stored(ring: Keyring | None = None, batch_size: int = 500) -> R
     database = db()
     prefix = f"{VERSION}.{ring.current_id}."
     report = RotationReport(ring.current_id, {}, {})
-    for target in ENCRYPTED_COLUMNS:
+    for target in encrypted_columns():
         name = f"{target.table}.{target.column}"
         report.rotated[name] = 0
         after = ""

@@ -15,6 +15,7 @@ from gateway.ids import new_id
 from gateway.oauth import revocation
 from gateway.records import get_one, insert_row, list_page, update_versioned
 from gateway.storage import db
+from gateway.tenancy import credentials, owners
 from gateway.tenancy.principal import Principal
 
 Out = TypeVar("Out", bound=msgspec.Struct)
@@ -27,6 +28,7 @@ class Parties(Generic[Out]):
         self.kind = kind
         self.prefix = prefix
         self.out = out
+        owners.register(kind, table)  # keys, users and clients of this kind belong to these rows
 
     def to_out(self, row: dict[str, Any]) -> Out:
         return msgspec.convert(row, self.out)
@@ -76,7 +78,9 @@ class Parties(Generic[Out]):
         """An inactive party's keys stop authenticating (see `credentials.principal_for`), and so
         do the OAuth access tokens issued for it (gateway.oauth.revocation)."""
         event = f"{self.kind}.activated" if status == "active" else f"{self.kind}.deactivated"
-        return await self._write(principal, party_id, version, {"status": status}, event, revoke=status != "active")
+        return await self._write(
+            principal, party_id, version, {"status": status}, event, revoke=status != "active", status=True
+        )
 
     async def _write(
         self,
@@ -86,11 +90,14 @@ class Parties(Generic[Out]):
         fields: dict[str, Any],
         event: str,
         revoke: bool = False,
+        status: bool = False,
     ) -> Out:
         async with db().transaction():
             row = await update_versioned(self.table, self.kind, principal.tenant_id, party_id, version, fields)
             if revoke:
                 await revocation.revoke([f"party:{party_id}"])
+            if status:
+                await credentials.changed()  # cached principals of its keys are dropped
             out = self.to_out(row)
             await emit(principal.tenant_id, event, out, **self._audience(party_id))
         return out

@@ -1,4 +1,4 @@
-"""Every supplier-side controller, for the app factory to mount."""
+"""Every supplier-side controller, registered with the kernel by suppliers.component."""
 
 from __future__ import annotations
 

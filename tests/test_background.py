@@ -22,7 +22,10 @@ def _runners(settings: Settings, job: Job, count: int) -> list[background.Backgr
 
 
 async def test_the_domains_register_their_sweeps() -> None:
-    import gateway.app  # noqa: F401 - the app's imports register every domain's jobs
+    import gateway.app  # noqa: F401 - the kernel's jobs register on import
+    from gateway import components
+
+    components.load()  # and the components' (suppliers, channels)
 
     names = {job.name for job in background.registered()}
     assert {"inventory.expire_reservations", "fulfilment.acceptance_deadlines", "idempotency.purge"} <= names

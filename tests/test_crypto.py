@@ -340,9 +340,11 @@ async def test_keys_rotate_reencrypts_stored_rows_under_the_current_key(database
     }
     result = gateway("keys", "rotate", "--batch-size", "1", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+    # the kernel's columns, then the components' (gateway.crypto.encrypted_column)
     assert result.stdout.strip() == (
-        f"re-encrypted 5 rows under key {current.current_id} (orders.customer: 3, fulfilment_orders.pickup_code: 1, "
-        "oauth_signing_keys.private_jwk: 1, webhook_endpoints.secret: 0, webhook_endpoints.previous_secret: 0)"
+        f"re-encrypted 5 rows under key {current.current_id} (oauth_signing_keys.private_jwk: 1, "
+        "webhook_endpoints.secret: 0, webhook_endpoints.previous_secret: 0, orders.customer: 3, "
+        "fulfilment_orders.pickup_code: 1)"
     )
     sealed = await _stored("oauth_signing_keys", "private_jwk", signing_kid)
     assert current.decrypt_json(sealed, row_context("platform", signing_kid, "private_jwk")) == private

@@ -147,5 +147,5 @@ class ListingController(Controller):
         return await services.set_active(principal_of(request), listing_id, data.version if data else None, True)
 
 
-#: the controllers of this area, mounted by gateway.app
+#: the controllers of this area, mounted through channels.component
 ROUTES: list[Any] = [ListingController]

@@ -21,8 +21,7 @@ import sys
 import time
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from gateway import metrics
 
@@ -57,26 +56,13 @@ def _next_request_id() -> str:
     return f"{_ID_PREFIX}{next(_counter):012x}"
 
 
-class RequestContextMiddleware:
-    """Binds the request id to the context so that handler log lines carry it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = request_id_var.set(request_id_of(scope))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            request_id_var.reset(token)
-
-
 async def stamp_response(message: Message, scope: Scope) -> None:
     """`before_send` hook: runs for every response, errors raised by middleware included."""
     if message["type"] != "http.response.start":
         return
     rid = request_id_of(scope)
-    MutableScopeHeaders.from_message(message)["X-Request-Id"] = rid
+    # appended raw: no handler sets it, so there is nothing to replace (and no header scan)
+    message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode())]
     started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
     elapsed = time.perf_counter() - started if started else 0.0
     # by route template (never the raw path: ids would make a series per object)

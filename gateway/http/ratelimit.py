@@ -1,11 +1,13 @@
 """Rate limits (DESIGN §4): per credential after authentication, per client address before it.
 
-- `AddressRateLimitMiddleware` runs **before** authentication. Requests that end without a valid
+- `AddressLimit` runs **before** authentication. Requests that end without a valid
   credential (none, a bad or revoked key, public pages) count against their client address;
   once an address is over `GATEWAY_ADDRESS_RATE_LIMIT` in the window, its requests are refused
   with 429 before any key is looked up, so a flood of bad keys costs no database work.
   `/healthz`, `/readyz`, `/metrics` and CORS preflights are never limited.
-- `RateLimitMiddleware` runs after authentication: a fixed window per key (`GATEWAY_RATE_LIMIT`).
+- `CredentialLimit` runs after authentication: a fixed window per key (`GATEWAY_RATE_LIMIT`).
+
+Both run inside the one request layer, `gateway.http.pipeline`.
 
 The client address is the peer's, or, when the peer is one of `GATEWAY_TRUSTED_PROXIES`, the
 nearest address in `X-Forwarded-For` that is not a trusted proxy.
@@ -26,8 +28,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 
 from gateway import metrics
 from gateway.http.problems import ProblemError
@@ -230,7 +231,7 @@ def client_address(scope: Scope, proxies: Sequence[Network] = ()) -> str:
     return address
 
 
-def _is_preflight(scope: Scope) -> bool:
+def is_preflight(scope: Scope) -> bool:
     if scope.get("method") != "OPTIONS":
         return False
     names = {name for name, _ in scope.get("headers", ())}
@@ -244,13 +245,11 @@ def _limit_headers(limit: int, window: int, count: int, reset: int) -> dict[str,
     }
 
 
-class AddressRateLimitMiddleware:
-    """Before authentication: requests without a valid credential, per client address."""
+class AddressLimit:
+    """Before authentication: requests without a valid credential, per client address
+    (`gateway.http.pipeline` asks `refuse_if_blocked` first and `count` after the answer)."""
 
-    def __init__(
-        self, app: ASGIApp, store: CounterStore, limit: int, window: int, proxies: Sequence[Network] = ()
-    ) -> None:
-        self.app = app
+    def __init__(self, store: CounterStore, limit: int, window: int, proxies: Sequence[Network] = ()) -> None:
         self.store = store
         self.limit = limit
         self.window = window
@@ -258,68 +257,50 @@ class AddressRateLimitMiddleware:
         #: addresses over their limit, and until when (monotonic): refused without a store call
         self._blocked: dict[str, float] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS or _is_preflight(scope):
-            await self.app(scope, receive, send)
-            return
-        address = client_address(scope, self.proxies)
+    def refuse_if_blocked(self, address: str) -> None:
         until = self._blocked.get(address)
-        if until is not None:
-            left = until - time.monotonic()
-            if left > 0:
-                REFUSALS.labels("address").inc()
-                reset = max(int(left + 0.999), 1)
-                raise ProblemError(
-                    429,
-                    f"Too many unauthenticated requests from this address; retry in {reset}s",
-                    headers={
-                        **_limit_headers(self.limit, self.window, self.limit + 1, reset),
-                        "Retry-After": str(reset),
-                    },
-                )
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
             del self._blocked[address]
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if scope.get("user") is None:  # no valid credential: this request counts for the address
-                count, reset = await hit(self.store, f"ip:{address}", self.window)
-                if count >= self.limit:
-                    if len(self._blocked) > 10_000:
-                        now = time.monotonic()
-                        self._blocked = {a: u for a, u in self._blocked.items() if u > now}
-                    self._blocked[address] = time.monotonic() + reset
+            return
+        REFUSALS.labels("address").inc()
+        reset = max(int(left + 0.999), 1)
+        raise ProblemError(
+            429,
+            f"Too many unauthenticated requests from this address; retry in {reset}s",
+            headers={**_limit_headers(self.limit, self.window, self.limit + 1, reset), "Retry-After": str(reset)},
+        )
+
+    async def count(self, address: str) -> None:
+        """A request that ended without a valid credential counts for its address."""
+        count, reset = await hit(self.store, f"ip:{address}", self.window)
+        if count >= self.limit:
+            if len(self._blocked) > 10_000:
+                now = time.monotonic()
+                self._blocked = {a: u for a, u in self._blocked.items() if u > now}
+            self._blocked[address] = time.monotonic() + reset
 
 
-class RateLimitMiddleware:
-    """After authentication: a fixed window per credential. Requests without one were counted
-    by address already."""
+class CredentialLimit:
+    """After authentication: a fixed window per credential."""
 
-    def __init__(self, app: ASGIApp, store: CounterStore, limit: int, window: int) -> None:
-        self.app = app
+    def __init__(self, store: CounterStore, limit: int, window: int) -> None:
         self.store = store
         self.limit = limit
         self.window = window
+        self._policy = f"{limit};w={window}".encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key_id = getattr(scope.get("user"), "key_id", None)
-        if key_id is None:
-            await self.app(scope, receive, send)
-            return
+    async def check(self, key_id: str) -> list[tuple[bytes, bytes]]:
+        """Count the request; the `RateLimit` headers of its answer, or 429 over the limit."""
         count, reset = await hit(self.store, key_id, self.window)
-        headers = _limit_headers(self.limit, self.window, count, reset)
         if count > self.limit:
             REFUSALS.labels("credential").inc()
             raise ProblemError(
                 429,
                 f"Rate limit of {self.limit} requests per {self.window}s exceeded; retry in {reset}s",
-                headers={**headers, "Retry-After": str(reset)},
+                headers={**_limit_headers(self.limit, self.window, count, reset), "Retry-After": str(reset)},
             )
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    response_headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        remaining = f"limit={self.limit}, remaining={self.limit - count}, reset={reset}".encode()
+        return [(b"ratelimit-policy", self._policy), (b"ratelimit", remaining)]

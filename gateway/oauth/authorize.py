@@ -36,6 +36,7 @@ from gateway.oauth.endpoints import load_clients, new_exchange, party_active
 from gateway.oauth.server import Client, Exchange, Grantor, Reply, run, server
 from gateway.oauth.server import Request as OAuthRequest
 from gateway.storage import db
+from gateway.tenancy import owners
 from gateway.users import passwords
 from gateway.users.services import find_for_login, rehash
 
@@ -234,7 +235,7 @@ async def _log_in(
 
 
 async def _party_name(user: dict[str, Any], lang: pages.Lang) -> str:
-    table = {"supplier": "suppliers", "channel": "channels"}.get(user["owner_type"])
+    table = owners.registered().get(user["owner_type"])
     if table is None:
         return pages.TEXT["operator"][lang]
     rows = await db().fetch(f"SELECT name FROM {table} WHERE tenant_id = ? AND id = ?", user["tenant_id"], user["owner_id"])

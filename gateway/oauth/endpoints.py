@@ -37,6 +37,7 @@ from gateway.oauth.server import (
     wrong_grant,
 )
 from gateway.storage import db
+from gateway.tenancy import owners
 
 log = logging.getLogger("gateway")
 _CLIENT_ID = __import__("re").compile(pattern("cli"))
@@ -91,35 +92,34 @@ def client_ids(request: Request[Any, Any, Any], form: dict[str, str]) -> list[st
 
 
 def party_active(alias: str) -> str:
-    """SQL: the party of `alias` (a row with owner_type/owner_id) is active (operator: always)."""
-    return (
-        f"({alias}.owner_type = 'operator' "
-        f"OR EXISTS (SELECT 1 FROM suppliers s WHERE {alias}.owner_type = 'supplier' AND s.id = {alias}.owner_id "
-        f"AND s.tenant_id = {alias}.tenant_id AND s.status = 'active') "
-        f"OR EXISTS (SELECT 1 FROM channels ch WHERE {alias}.owner_type = 'channel' AND ch.id = {alias}.owner_id "
-        f"AND ch.tenant_id = {alias}.tenant_id AND ch.status = 'active'))"
-    )
+    """SQL: the party of `alias` (a row with owner_type/owner_id) is active (operator: always).
+    The party tables are the domains' (`gateway.tenancy.owners`), so the SQL is built on use."""
+    return owners.active_sql(alias)
 
 
-_CLIENT_SQL = f"""
+_CLIENT_SQL = """
 SELECT c.id, c.tenant_id, c.owner_type, c.owner_id, c.name, c.public, c.secret_hash, c.redirect_uris,
        c.grant_types, c.scopes
 FROM oauth_clients c JOIN tenants t ON t.id = c.tenant_id AND t.status = 'active'
-WHERE c.id = ? AND c.status = 'active' AND {party_active("c")}
+WHERE c.id = ? AND c.status = 'active' AND {party_active}
 """
+
+
+def _sql(template: str, alias: str = "c") -> str:
+    return template.replace("{party_active}", party_active(alias))
 
 
 async def load_clients(ids: list[str]) -> dict[str, Client]:
     """Active clients of active tenants and parties: an inactive one does not exist here."""
     found: dict[str, Client] = {}
     for client_id in ids:
-        rows = await db().fetch(_CLIENT_SQL, client_id)
+        rows = await db().fetch(_sql(_CLIENT_SQL), client_id)
         if rows:
             found[client_id] = Client.from_row(rows[0])
     return found
 
 
-_USABLE = f"""CASE WHEN a.status = 'active' AND u.status = 'active' AND {party_active("u")} THEN 1 ELSE 0 END"""
+_USABLE = """CASE WHEN a.status = 'active' AND u.status = 'active' AND {party_active} THEN 1 ELSE 0 END"""
 _CODE_SQL = f"""
 SELECT k.*, u.owner_type, u.owner_id, {_USABLE} AS usable
 FROM oauth_codes k
@@ -139,14 +139,14 @@ WHERE r.id = ?
 async def load_code(code: str | None) -> dict[str, Any] | None:
     if not code or len(code) > 512:
         return None
-    rows = await db().fetch(_CODE_SQL, digest(code))
+    rows = await db().fetch(_sql(_CODE_SQL, "u"), digest(code))
     return rows[0] if rows else None
 
 
 async def load_refresh(token: str | None) -> dict[str, Any] | None:
     if not token or len(token) > 512:
         return None
-    rows = await db().fetch(_REFRESH_SQL, digest(token))
+    rows = await db().fetch(_sql(_REFRESH_SQL, "u"), digest(token))
     return rows[0] if rows else None
 
 

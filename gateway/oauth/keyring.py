@@ -5,7 +5,7 @@ Where they live: in the database, private parts sealed with the data keys of gat
 is what protects that data (`GATEWAY_DATA_KEYS`: the environment on PostgreSQL, the key file
 beside the database on SQLite), and every gateway process, on one host or many, signs and
 verifies with the same ring without copying key files around. `gateway keys rotate` of the
-data keys re-seals them too (crypto.ENCRYPTED_COLUMNS).
+data keys re-seals them too (crypto.encrypted_columns).
 
 Life of a key: `next` (published in the JWKS ahead of use, so that caches already hold it),
 `current` (signs; one at a time), `previous` (published; verifies what it signed until that

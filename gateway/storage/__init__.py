@@ -48,12 +48,12 @@ def make_engine(settings: Settings) -> AnyEngine:
 
 
 def all_tables() -> list[type[Table]]:
-    """Every table of every domain area (the Piccolo apps listed in `gateway.piccolo_conf`)."""
+    """Every table of every area (the Piccolo apps `gateway.components` knows)."""
     import importlib
 
-    from gateway.piccolo_conf import APPS
+    from gateway.components import piccolo_app_names
 
-    return [table for app in APPS for table in importlib.import_module(app).APP_CONFIG.table_classes]
+    return [table for app in piccolo_app_names() for table in importlib.import_module(app).APP_CONFIG.table_classes]
 
 
 class Database:

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Scope
 
 from gateway.http.cors import origin_allowed, request_origin
 from gateway.http.problems import ProblemError
@@ -17,7 +17,8 @@ from gateway.oauth.tokens import looks_like_jwt
 from gateway.tenancy.credentials import looks_like_key, principal_for
 from gateway.tenancy.principal import Principal
 
-#: paths served without a credential
+#: paths served without a credential (and handlers with `opt={"exclude_from_auth": True}`,
+#: and OPTIONS, which Litestar answers itself)
 PUBLIC_PATHS = ["^/healthz$", "^/readyz$", "^/metrics$", "^/openapi", "^/docs"]
 
 
@@ -26,27 +27,29 @@ def _unauthenticated(detail: str, invalid: bool = False) -> ProblemError:
     return ProblemError(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        header = connection.headers.get("authorization")
-        if not header:
-            raise _unauthenticated("Missing credentials: send `Authorization: Bearer <key>`")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthenticated("Malformed Authorization header: expected `Bearer <key>`")
-        token = token.strip()
-        if looks_like_key(token):
-            principal = await principal_for(token)
-        else:  # an OAuth access token (gateway.oauth.tokens): verified locally, no query
-            principal = await access_tokens.verify(token, issuer_of(connection)) if looks_like_jwt(token) else None
-        if principal is None:
-            raise _unauthenticated("Invalid, expired, revoked or inactive credential", invalid=True)
-        if principal.key_kind == "publishable":
-            _publishable_reaches(connection.scope.get("route_handler"))
-            _from_allowed_origin(connection, principal)
-        elif principal.scopes is not None:
-            _token_reaches(connection, principal)
-        return AuthenticationResult(user=principal, auth=principal.key_id)
+async def authenticate(scope: Scope, authorization: str | None) -> Principal:
+    """The principal of a request's `Authorization` header (called by `gateway.http.pipeline`
+    for every request that is not public), or a 401/403 problem."""
+    if not authorization:
+        raise _unauthenticated("Missing credentials: send `Authorization: Bearer <key>`")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated("Malformed Authorization header: expected `Bearer <key>`")
+    token = token.strip()
+    if looks_like_key(token):
+        principal = await principal_for(token)
+    elif looks_like_jwt(token):  # an OAuth access token (gateway.oauth.tokens): verified locally, no query
+        principal = await access_tokens.verify(token, issuer_of(ASGIConnection(scope)))
+    else:
+        principal = None
+    if principal is None:
+        raise _unauthenticated("Invalid, expired, revoked or inactive credential", invalid=True)
+    if principal.key_kind == "publishable":
+        _publishable_reaches(scope.get("route_handler"))
+        _from_allowed_origin(scope, principal)
+    elif principal.scopes is not None:
+        _token_reaches(scope, principal)
+    return principal
 
 
 def _publishable_reaches(handler: BaseRouteHandler | None) -> None:
@@ -58,12 +61,12 @@ def _publishable_reaches(handler: BaseRouteHandler | None) -> None:
         raise ProblemError(403, "A publishable key cannot call this operation; use a secret key")
 
 
-def _from_allowed_origin(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+def _from_allowed_origin(scope: Scope, principal: Principal) -> None:
     """A publishable key is public (it is in the partner's page), so what it may do is bound
     to the pages it may be used from: the request's origin must be one the key allows
     (`gateway.http.cors`). A request from no page (no `Origin`, not same-origin) is refused too."""
-    origin = request_origin(connection.scope)
-    allow_localhost = bool(getattr(connection.app.state, "storefront_allow_localhost", False))
+    origin = request_origin(scope)
+    allow_localhost = bool(getattr(scope["app"].state, "storefront_allow_localhost", False))
     if origin_allowed(origin, principal.allowed_origins, allow_localhost):
         return
     if origin is None:
@@ -73,11 +76,11 @@ def _from_allowed_origin(connection: ASGIConnection[Any, Any, Any, Any], princip
     raise ProblemError(403, detail, slug="origin-not-allowed")
 
 
-def _token_reaches(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+def _token_reaches(scope: Scope, principal: Principal) -> None:
     """An access token reaches an operation only with the scope the operation declares
     (gateway.oauth.scopes); 403 `insufficient_scope` otherwise (RFC 6750 §3.1)."""
-    handler = connection.scope.get("route_handler")
-    method = str(connection.scope.get("method", "GET"))
+    handler = scope.get("route_handler")
+    method = str(scope.get("method", "GET"))
     if handler is None or method == "OPTIONS":
         return
     needed = scopes.needed(handler, method)

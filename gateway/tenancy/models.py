@@ -1,6 +1,6 @@
 """Tenants and API keys."""
 
-from piccolo.columns import JSON, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -30,3 +30,12 @@ class ApiKey(Table, tablename="api_keys"):
     #: a publishable key's allowed browser origins (JSON list of "https://shop.example"); empty
     #: for secret keys. Kept as JSON text: `gateway.tenancy.origins` matches it with LIKE
     allowed_origins = JSON(default="[]")
+
+
+class CredentialRevision(Table, tablename="credential_revisions"):
+    """One row (`id = 'keys'`) whose `revision` grows with every change that can make a cached
+    principal wrong (a key revoked or edited, a party deactivated): each process compares it
+    with the revision its principal cache was filled under (`gateway.tenancy.credentials`)."""
+
+    id = Varchar(length=16, primary_key=True)
+    revision = BigInt(default=0)

@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 
-from channels.models import Channel
 from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.http.cors import is_localhost_wildcard
@@ -15,7 +14,7 @@ from gateway.ids import new_id
 from gateway.oauth.scopes import insufficient_scope
 from gateway.records import get_one, insert_row, json_value, list_page, narrowed, update_versioned
 from gateway.storage import db
-from gateway.tenancy import credentials, origins
+from gateway.tenancy import credentials, origins, owners
 from gateway.tenancy.models import ApiKey, Tenant
 from gateway.tenancy.principal import KeyKind, OwnerType, Principal
 from gateway.tenancy.schemas import (
@@ -27,7 +26,6 @@ from gateway.tenancy.schemas import (
     TenantCreated,
     TenantOut,
 )
-from suppliers.models import Supplier
 
 KIND = "api key"
 
@@ -93,8 +91,11 @@ async def check_owner(principal: Principal, owner_type: OwnerType, owner_id: str
         raise ProblemError(403, f"A supplier or channel may create {what} only for itself")
     if owner_type == "operator" or owner_id is None:
         return
-    table = Supplier if owner_type == "supplier" else Channel
-    exists = await table.exists().where((table.tenant_id == principal.tenant_id) & (table.id == owner_id)).run()
+    table = owners.table_of(owner_type)
+    if table is None:
+        raise not_found(owner_type, owner_id)
+    tenant_id, party_id = table._meta.get_column_by_name("tenant_id"), table._meta.get_column_by_name("id")
+    exists = await table.exists().where((tenant_id == principal.tenant_id) & (party_id == owner_id)).run()
     if not exists:
         raise not_found(owner_type, owner_id)
 
@@ -181,6 +182,7 @@ async def _write(
 ) -> ApiKeyOut:
     async with db().transaction():
         row = await update_versioned(ApiKey, KIND, principal.tenant_id, key_id, version, values, _visible(principal))
+        await credentials.changed()  # cached principals of this key (status, origins) are dropped
         out = to_out(row)
         await emit(principal.tenant_id, event, out, **_audience(out))
     origins.forget()

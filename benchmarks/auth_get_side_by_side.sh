@@ -1,0 +1,24 @@
+#!/bin/bash
+# benchmarks/auth_get.py for a base commit and for the working tree, one after the other in one
+# process tree, with the load average before, between and after:
+#     benchmarks/auth_get_side_by_side.sh [BASE_COMMIT] [auth_get.py options]
+# The base is extracted with `git archive` into a temporary directory and run with this tree's venv.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BASE=${1:-HEAD}
+shift || true
+ARGS=("$@")
+if [ ${#ARGS[@]} -eq 0 ]; then
+    ARGS=(--seconds 6 --rounds 2 --connections 64 --workers 1)
+fi
+PY="$ROOT/.venv/bin/python"
+BEFORE=$(mktemp -d)
+trap 'rm -rf "$BEFORE"' EXIT
+git -C "$ROOT" archive "$BASE" | tar -x -C "$BEFORE"
+echo "== $(date -u +%H:%M:%S) $(uptime)"
+echo "== BEFORE ($BASE)"
+(cd "$BEFORE" && "$PY" benchmarks/auth_get.py "${ARGS[@]}")
+echo "== $(date -u +%H:%M:%S) $(uptime)"
+echo "== AFTER (working tree)"
+(cd "$ROOT" && "$PY" benchmarks/auth_get.py "${ARGS[@]}")
+echo "== $(date -u +%H:%M:%S) $(uptime)"
