@@ -64,3 +64,19 @@ def test_security_scheme_is_declared() -> None:
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert doc["security"] == [{"bearerAuth": []}]
     assert doc["paths"]["/healthz"]["get"]["security"] == []
+
+
+def test_schema_names_are_unique() -> None:
+    """Litestar names a component after its struct's class; when two structs in different
+    modules share a name it keeps both under module-qualified keys (`channels_orders_schemas_Destination`)
+    while their `title`s stay equal, and generated clients then drop one model and every
+    operation that uses it. Each component is published under its own title, and no two titles
+    name the same class in a generated client (which ignores case and separators)."""
+    schemas = json.loads(openapi_document())["components"]["schemas"]
+    qualified = {name: schema.get("title") for name, schema in schemas.items() if schema.get("title", name) != name}
+    assert not qualified, f"struct names collide across modules (rename one struct): {qualified}"
+    by_class: dict[str, list[str]] = {}
+    for name in schemas:
+        by_class.setdefault("".join(ch for ch in name.lower() if ch.isalnum()), []).append(name)
+    clashes = [names for names in by_class.values() if len(names) > 1]
+    assert not clashes, f"schemas that a client generator turns into one class: {clashes}"
