@@ -80,3 +80,25 @@ def test_schema_names_are_unique() -> None:
         by_class.setdefault("".join(ch for ch in name.lower() if ch.isalnum()), []).append(name)
     clashes = [names for names in by_class.values() if len(names) > 1]
     assert not clashes, f"schemas that a client generator turns into one class: {clashes}"
+
+
+def test_tags_are_declared_with_descriptions() -> None:
+    """Each area has one tag, described once in `tags`, and each operation is filed under one."""
+    doc = json.loads(openapi_document())
+    declared = [tag["name"] for tag in doc["tags"]]
+    assert len(declared) == len(set(declared))
+    assert all(tag.get("description") for tag in doc["tags"])
+    used = set()
+    for path, method, op in _operations(doc):
+        assert len(op.get("tags", [])) == 1, f"{method} {path} is not filed under one tag"
+        used.update(op["tags"])
+    assert used == set(declared), (
+        f"used but not declared: {used - set(declared)}; declared, unused: {set(declared) - used}"
+    )
+
+
+def test_document_says_where_and_under_what_licence() -> None:
+    doc = json.loads(openapi_document())
+    assert doc["info"]["license"]["identifier"] == "Apache-2.0"
+    assert doc["servers"][0]["url"] == "/", "the first server is the gateway that serves the document"
+    assert all(server.get("description") for server in doc["servers"])

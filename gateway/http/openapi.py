@@ -28,7 +28,10 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
     SecurityScheme,
+    Server,
+    Tag,
 )
+from litestar.openapi.spec.license import License
 from litestar.params import KwargDefinition
 from litestar.typing import FieldDefinition
 
@@ -95,6 +98,7 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
         _restore_zero_bounds(schema, field_definition.type_)
+        _collapse_single_options(schema)
         return schema
 
 
@@ -132,6 +136,25 @@ def _restore_zero_bounds(schema: Schema, struct_type: Any) -> None:
             for key, value in bounds.items():
                 if getattr(target, key) is None:
                     setattr(target, key, value)
+
+
+def _collapse_single_options(schema: Schema) -> None:
+    """A field typed `T | msgspec.UnsetType` (a PATCH body's "leave it as it is") comes out of
+    Litestar as `oneOf: [T]`: one option, which linters flag and which says nothing more than
+    `T`. Publish `T` itself, keeping what the field adds (its description)."""
+    for name, prop in (schema.properties or {}).items():
+        if not isinstance(prop, Schema) or prop.one_of is None or len(prop.one_of) != 1:
+            continue
+        (option,) = prop.one_of
+        if isinstance(option, Schema):
+            merged = dataclasses.replace(option)
+            for field in dataclasses.fields(prop):
+                if field.name != "one_of" and getattr(merged, field.name) is None:
+                    setattr(merged, field.name, getattr(prop, field.name))
+            schema.properties[name] = merged  # type: ignore[index]
+        else:  # the very Reference: Litestar rewrites its `$ref` once it has named every component
+            option.description = option.description or prop.description
+            schema.properties[name] = option  # type: ignore[index]
 
 
 def _accepts_null(schema: Any) -> bool:
@@ -263,8 +286,73 @@ def _oauth2_scheme() -> SecurityScheme:
     )
 
 
+#: The contract's table of contents: every operation's tag, in the order a partner meets them
+#: (tests/test_contract.py holds this list equal to the tags the operations use).
+TAGS: tuple[tuple[str, str], ...] = (
+    ("health", "Liveness and readiness of the gateway, for load balancers and orchestrators. No credential."),
+    (
+        "suppliers",
+        "The tenant's suppliers: who holds the stock and fulfils. Operator keys create them; a supplier's key sees itself.",
+    ),
+    (
+        "locations",
+        "A supplier's stores, warehouses, kitchens and pickup points: where stock is, what area each serves, when it is open.",
+    ),
+    ("catalogue", "Products and their variants (SKUs) as suppliers describe them, one at a time or in batches."),
+    ("offers", "What a supplier sells a SKU for (wholesale price, minimum retail price)."),
+    (
+        "inventory",
+        "The stock ledger: set counted levels and adjust them in batches (with sequences, so a stale sync cannot overwrite a newer one), reservations and transfers. Every change is a movement.",
+    ),
+    ("channels", "Sales channels (shops, apps, marketplaces) that sell the suppliers' stock to consumers."),
+    ("listings", "What a channel sells, at the channel's own price."),
+    (
+        "routing",
+        "The tenant's routing policy: the rules that choose the locations of an order, acceptance deadlines, take rate, quote lifetime.",
+    ),
+    (
+        "orders",
+        "Quotes (price, route and hold stock for minutes) and orders (placed from a quote, a cart or lines); cancel, return, erase the customer's data.",
+    ),
+    (
+        "fulfilment",
+        "Fulfilment orders: each location's share of an order, accepted, picked, shipped or handed over at pickup by the supplier.",
+    ),
+    (
+        "statements",
+        "Each party's money over a period of days: balances, one line per order line, fee and reversal, and a CSV export.",
+    ),
+    ("insight", "Coverage maps, demand and scorecards: where SKUs can be promised and how suppliers perform."),
+    (
+        "storefront",
+        "For browsers: publishable keys (`pk_…`) bound to origins read products and hold carts; the embeddable widget.",
+    ),
+    ("events", "The tenant's event feed: every change as an event, read with a cursor."),
+    (
+        "webhooks",
+        "Webhook endpoints: events delivered as Standard Webhooks (signed), with retries, attempts, redelivery and secret rotation.",
+    ),
+    ("api-keys", "Secret and publishable keys for the operator, suppliers and channels; shown once, revocable."),
+    ("oauth", "OAuth 2.0 clients of partner apps, their authorizations, and the authorization server's endpoints."),
+    (
+        "users",
+        "People of the operator, suppliers and channels who sign in to authorize partner apps (OAuth authorization code flow).",
+    ),
+)
+
+#: Where to send requests: relative to the document (a gateway serves its own contract at
+#: `/openapi.json`), or a gateway run locally with `gateway serve`'s defaults.
+SERVERS = (
+    Server(url="/", description="The gateway that served this document"),
+    Server(url="http://127.0.0.1:8000", description="A gateway on your machine (`gateway serve`)"),
+)
+
+
 def openapi_config(version: str) -> OpenAPIConfig:
     return GatewayOpenAPIConfig(
+        servers=list(SERVERS),
+        tags=[Tag(name=name, description=description) for name, description in TAGS],
+        license=License(name="Apache 2.0", identifier="Apache-2.0"),
         title="Open commerce gateway",
         version=version,
         description=(
