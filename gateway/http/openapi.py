@@ -10,7 +10,7 @@ made true here.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
@@ -33,7 +33,10 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.license import License
 from litestar.params import KwargDefinition
+from litestar.plugins.core._msgspec import kwarg_definition_from_field
+from litestar.types.empty import Empty
 from litestar.typing import FieldDefinition
+from litestar.utils.typing import _substitute_typevars
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -93,13 +96,51 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
                 kwarg_definition=KwargDefinition(**_meta_constraints(field_definition)),
             )
             return schema_creator.for_field_definition(plain)
-        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema = self._struct_schema(field_definition, schema_creator)
         config = getattr(field_definition.type_, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
         _restore_zero_bounds(schema, field_definition.type_)
         _collapse_single_options(schema)
         return schema
+
+    def _struct_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        """Litestar's struct schema (its `StructSchemaPlugin.to_openapi_schema`), with the type
+        variables a subclass fixes resolved: `class LevelPage(Page[LevelOut])` was published with
+        `data: array of object`, and generated clients had untyped pages."""
+        hints = field_definition.get_type_hints(include_extras=True, resolve_generics=True)
+        if typevars := _inherited_typevars(field_definition.type_):
+            hints = {name: _substitute_typevars(hint, typevars) for name, hint in hints.items()}
+        info: msgspec.inspect.StructType = msgspec.inspect.type_info(field_definition.type_)  # type: ignore[assignment]
+        properties = {}
+        for field in info.fields:
+            kwargs: dict[str, Any] = {}
+            if kwarg_definition := kwarg_definition_from_field(field)[0]:
+                kwargs["kwarg_definition"] = kwarg_definition
+            properties[field.encode_name] = FieldDefinition.from_annotation(
+                annotation=hints[field.name],
+                name=field.encode_name,
+                default=field.default if field.default not in {msgspec.NODEFAULT, msgspec.UNSET} else Empty,
+                **kwargs,
+            )
+        required = [field.encode_name for field in info.fields if self._is_field_required(field=field)]
+        if info.tag_field:  # a tagged union's tag, published as a const
+            properties[info.tag_field] = FieldDefinition.from_annotation(Literal[info.tag])  # type: ignore[valid-type]
+            required.append(info.tag_field)
+        return schema_creator.create_component_schema(
+            field_definition, required=sorted(required), property_fields=properties
+        )
+
+
+def _inherited_typevars(struct_type: Any) -> dict[Any, Any]:
+    """The type variables that `struct_type`'s bases fix: `Page[LevelOut]` → `{T: LevelOut}`."""
+    found: dict[Any, Any] = {}
+    for cls in reversed(getattr(struct_type, "__mro__", ())):
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            origin = get_origin(base)
+            parameters = getattr(origin, "__parameters__", ())
+            found.update(zip(parameters, get_args(base), strict=False))
+    return found
 
 
 _NUMERIC_BOUNDS = {"ge": "minimum", "gt": "exclusive_minimum", "le": "maximum", "lt": "exclusive_maximum"}
