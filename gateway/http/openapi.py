@@ -18,6 +18,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    Example,
     Link,
     OAuthFlow,
     OAuthFlows,
@@ -252,12 +253,40 @@ LINKS: dict[str, dict[str, dict[str, tuple[str, dict[str, str]]]]] = {
 }
 
 
+class VerbatimExample(Example):
+    """An example published as it is: Litestar drops every `None` inside a spec object, so a
+    response example lost its `"revoked_at": null` and broke its own schema."""
+
+    def to_schema(self) -> dict[str, Any]:
+        return {"summary": self.summary, "value": self.value}
+
+
+def _add_examples(operation: Operation, examples: dict[str, Any]) -> None:
+    """`EXAMPLES[operationId]` as the JSON media type's `examples` of its request and responses."""
+    body = operation.request_body
+    if "request" in examples and isinstance(body, RequestBody) and "application/json" in body.content:
+        summary, value = examples["request"]
+        body.content["application/json"].examples = {"example": VerbatimExample(summary=summary, value=value)}
+    for status, (summary, value) in examples.get("responses", {}).items():
+        response = (operation.responses or {}).get(status)
+        if isinstance(response, OpenAPIResponse) and "application/json" in (response.content or {}):
+            response.content["application/json"].examples = {  # type: ignore[index]
+                "example": VerbatimExample(summary=summary, value=value)
+            }
+
+
 class GatewayOpenAPI(OpenAPI):
     """Litestar marks every request body `required`; a body typed `T | None = None` (the
     `…/activate`, `…/revoke` actions) may be left out, and the contract says so. It also
-    publishes no links; `LINKS` adds them."""
+    publishes no links; `LINKS` adds them; nor examples, which `EXAMPLES` adds."""
 
     def to_schema(self) -> dict[str, Any]:
+        from gateway.http.examples import EXAMPLES
+
+        for item in (self.paths or {}).values():
+            for operation in (item.get, item.put, item.post, item.patch, item.delete):
+                if operation is not None and operation.operation_id in EXAMPLES:
+                    _add_examples(operation, EXAMPLES[operation.operation_id])
         for item in (self.paths or {}).values():
             for operation in (item.get, item.put, item.post, item.patch, item.delete):
                 if operation is None or operation.operation_id not in LINKS:
