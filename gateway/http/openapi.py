@@ -39,6 +39,8 @@ from litestar.types.empty import Empty
 from litestar.typing import FieldDefinition
 from litestar.utils.typing import _substitute_typevars
 
+from gateway.http.examples import EXAMPLES
+
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.openapi.spec import Reference
@@ -281,8 +283,6 @@ class GatewayOpenAPI(OpenAPI):
     publishes no links; `LINKS` adds them; nor examples, which `EXAMPLES` adds."""
 
     def to_schema(self) -> dict[str, Any]:
-        from gateway.http.examples import EXAMPLES
-
         for item in (self.paths or {}).values():
             for operation in (item.get, item.put, item.post, item.patch, item.delete):
                 if operation is not None and operation.operation_id in EXAMPLES:
