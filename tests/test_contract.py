@@ -89,6 +89,15 @@ def test_schema_names_are_unique() -> None:
     assert not clashes, f"schemas that a client generator turns into one class: {clashes}"
 
 
+def test_pages_publish_their_item_type() -> None:
+    """`class LevelPage(Page[LevelOut])`: generated clients see `data` as a list of `LevelOut`."""
+    schemas = _document()["components"]["schemas"]
+    pages = {name: schema for name, schema in schemas.items() if name.endswith("Page")}
+    assert len(pages) >= 20
+    untyped = [name for name, schema in pages.items() if "$ref" not in schema["properties"]["data"]["items"]]
+    assert not untyped, f"pages whose items are untyped: {untyped}"
+
+
 def test_tags_are_declared_with_descriptions() -> None:
     """Each area has one tag, described once in `tags`, and each operation is filed under one."""
     doc = _document()

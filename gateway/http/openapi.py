@@ -75,7 +75,8 @@ def _meta_constraints(field_definition: FieldDefinition) -> dict[str, Any]:
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     """Structs as Litestar publishes them, plus `additionalProperties: false` for strict ones;
-    and the `msgspec.Meta` constraints of scalar types where Litestar drops them."""
+    the `msgspec.Meta` constraints of scalar types where Litestar drops them; the item type of
+    generic subclasses (`Page[T]`); and `T` for a field typed `T | UnsetType`."""
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
         return super().is_plugin_supported_field(field_definition) or self._unpublished_meta(field_definition)
