@@ -44,7 +44,8 @@ def asset(name: str) -> bytes:
     },
 )
 async def widget_js() -> Response[bytes]:
-    """`<script type="module" src="…/widget.js">` then `<gateway-shop key="pk_…" lang="zh-CN">`:
+    """Loaded as a module script (`type="module"`, this URL as `src`), it defines the element
+    `gateway-shop` (attributes `key="pk_…"`, `lang="zh-CN"`):
     a custom element listing the channel's products that reach the shopper, with price and
     promise, and a cart that it hands to the page as the `gateway:checkout` event. Any page may
     load the script (CORS `*`); what it may do is the publishable key's allowed origins'."""

@@ -10,7 +10,7 @@ made true here.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
@@ -18,6 +18,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    Example,
     Link,
     OAuthFlow,
     OAuthFlows,
@@ -28,9 +29,17 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
     SecurityScheme,
+    Server,
+    Tag,
 )
+from litestar.openapi.spec.license import License
 from litestar.params import KwargDefinition
+from litestar.plugins.core._msgspec import kwarg_definition_from_field
+from litestar.types.empty import Empty
 from litestar.typing import FieldDefinition
+from litestar.utils.typing import _substitute_typevars
+
+from gateway.http.examples import EXAMPLES
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -66,7 +75,8 @@ def _meta_constraints(field_definition: FieldDefinition) -> dict[str, Any]:
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     """Structs as Litestar publishes them, plus `additionalProperties: false` for strict ones;
-    and the `msgspec.Meta` constraints of scalar types where Litestar drops them."""
+    the `msgspec.Meta` constraints of scalar types where Litestar drops them; the item type of
+    generic subclasses (`Page[T]`); and `T` for a field typed `T | UnsetType`."""
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
         return super().is_plugin_supported_field(field_definition) or self._unpublished_meta(field_definition)
@@ -90,12 +100,51 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
                 kwarg_definition=KwargDefinition(**_meta_constraints(field_definition)),
             )
             return schema_creator.for_field_definition(plain)
-        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema = self._struct_schema(field_definition, schema_creator)
         config = getattr(field_definition.type_, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
         _restore_zero_bounds(schema, field_definition.type_)
+        _collapse_single_options(schema)
         return schema
+
+    def _struct_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        """Litestar's struct schema (its `StructSchemaPlugin.to_openapi_schema`), with the type
+        variables a subclass fixes resolved: `class LevelPage(Page[LevelOut])` was published with
+        `data: array of object`, and generated clients had untyped pages."""
+        hints = field_definition.get_type_hints(include_extras=True, resolve_generics=True)
+        if typevars := _inherited_typevars(field_definition.type_):
+            hints = {name: _substitute_typevars(hint, typevars) for name, hint in hints.items()}
+        info: msgspec.inspect.StructType = msgspec.inspect.type_info(field_definition.type_)  # type: ignore[assignment]
+        properties = {}
+        for field in info.fields:
+            kwargs: dict[str, Any] = {}
+            if kwarg_definition := kwarg_definition_from_field(field)[0]:
+                kwargs["kwarg_definition"] = kwarg_definition
+            properties[field.encode_name] = FieldDefinition.from_annotation(
+                annotation=hints[field.name],
+                name=field.encode_name,
+                default=field.default if field.default not in {msgspec.NODEFAULT, msgspec.UNSET} else Empty,
+                **kwargs,
+            )
+        required = [field.encode_name for field in info.fields if self._is_field_required(field=field)]
+        if info.tag_field:  # a tagged union's tag, published as a const
+            properties[info.tag_field] = FieldDefinition.from_annotation(Literal[info.tag])  # type: ignore[valid-type]
+            required.append(info.tag_field)
+        return schema_creator.create_component_schema(
+            field_definition, required=sorted(required), property_fields=properties
+        )
+
+
+def _inherited_typevars(struct_type: Any) -> dict[Any, Any]:
+    """The type variables that `struct_type`'s bases fix: `Page[LevelOut]` → `{T: LevelOut}`."""
+    found: dict[Any, Any] = {}
+    for cls in reversed(getattr(struct_type, "__mro__", ())):
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            origin = get_origin(base)
+            parameters = getattr(origin, "__parameters__", ())
+            found.update(zip(parameters, get_args(base), strict=False))
+    return found
 
 
 _NUMERIC_BOUNDS = {"ge": "minimum", "gt": "exclusive_minimum", "le": "maximum", "lt": "exclusive_maximum"}
@@ -132,6 +181,25 @@ def _restore_zero_bounds(schema: Schema, struct_type: Any) -> None:
             for key, value in bounds.items():
                 if getattr(target, key) is None:
                     setattr(target, key, value)
+
+
+def _collapse_single_options(schema: Schema) -> None:
+    """A field typed `T | msgspec.UnsetType` (a PATCH body's "leave it as it is") comes out of
+    Litestar as `oneOf: [T]`: one option, which linters flag and which says nothing more than
+    `T`. Publish `T` itself, keeping what the field adds (its description)."""
+    for name, prop in (schema.properties or {}).items():
+        if not isinstance(prop, Schema) or prop.one_of is None or len(prop.one_of) != 1:
+            continue
+        (option,) = prop.one_of
+        if isinstance(option, Schema):
+            merged = dataclasses.replace(option)
+            for field in dataclasses.fields(prop):
+                if field.name != "one_of" and getattr(merged, field.name) is None:
+                    setattr(merged, field.name, getattr(prop, field.name))
+            schema.properties[name] = merged  # type: ignore[index]
+        else:  # the very Reference: Litestar rewrites its `$ref` once it has named every component
+            option.description = option.description or prop.description
+            schema.properties[name] = option  # type: ignore[index]
 
 
 def _accepts_null(schema: Any) -> bool:
@@ -188,12 +256,38 @@ LINKS: dict[str, dict[str, dict[str, tuple[str, dict[str, str]]]]] = {
 }
 
 
+class VerbatimExample(Example):
+    """An example published as it is: Litestar drops every `None` inside a spec object, so a
+    response example lost its `"revoked_at": null` and broke its own schema."""
+
+    def to_schema(self) -> dict[str, Any]:
+        return {"summary": self.summary, "value": self.value}
+
+
+def _add_examples(operation: Operation, examples: dict[str, Any]) -> None:
+    """`EXAMPLES[operationId]` as the JSON media type's `examples` of its request and responses."""
+    body = operation.request_body
+    if "request" in examples and isinstance(body, RequestBody) and "application/json" in body.content:
+        summary, value = examples["request"]
+        body.content["application/json"].examples = {"example": VerbatimExample(summary=summary, value=value)}
+    for status, (summary, value) in examples.get("responses", {}).items():
+        response = (operation.responses or {}).get(status)
+        if isinstance(response, OpenAPIResponse) and "application/json" in (response.content or {}):
+            response.content["application/json"].examples = {  # type: ignore[index]
+                "example": VerbatimExample(summary=summary, value=value)
+            }
+
+
 class GatewayOpenAPI(OpenAPI):
     """Litestar marks every request body `required`; a body typed `T | None = None` (the
     `…/activate`, `…/revoke` actions) may be left out, and the contract says so. It also
-    publishes no links; `LINKS` adds them."""
+    publishes no links; `LINKS` adds them; nor examples, which `EXAMPLES` adds."""
 
     def to_schema(self) -> dict[str, Any]:
+        for item in (self.paths or {}).values():
+            for operation in (item.get, item.put, item.post, item.patch, item.delete):
+                if operation is not None and operation.operation_id in EXAMPLES:
+                    _add_examples(operation, EXAMPLES[operation.operation_id])
         for item in (self.paths or {}).values():
             for operation in (item.get, item.put, item.post, item.patch, item.delete):
                 if operation is None or operation.operation_id not in LINKS:
@@ -263,8 +357,73 @@ def _oauth2_scheme() -> SecurityScheme:
     )
 
 
+#: The contract's table of contents: every operation's tag, in the order a partner meets them
+#: (tests/test_contract.py holds this list equal to the tags the operations use).
+TAGS: tuple[tuple[str, str], ...] = (
+    ("health", "Liveness and readiness of the gateway, for load balancers and orchestrators. No credential."),
+    (
+        "suppliers",
+        "The tenant's suppliers: who holds the stock and fulfils. Operator keys create them; a supplier's key sees itself.",
+    ),
+    (
+        "locations",
+        "A supplier's stores, warehouses, kitchens and pickup points: where stock is, what area each serves, when it is open.",
+    ),
+    ("catalogue", "Products and their variants (SKUs) as suppliers describe them, one at a time or in batches."),
+    ("offers", "What a supplier sells a SKU for (wholesale price, minimum retail price)."),
+    (
+        "inventory",
+        "The stock ledger: set counted levels and adjust them in batches (with sequences, so a stale sync cannot overwrite a newer one), reservations and transfers. Every change is a movement.",
+    ),
+    ("channels", "Sales channels (shops, apps, marketplaces) that sell the suppliers' stock to consumers."),
+    ("listings", "What a channel sells, at the channel's own price."),
+    (
+        "routing",
+        "The tenant's routing policy: the rules that choose the locations of an order, acceptance deadlines, take rate, quote lifetime.",
+    ),
+    (
+        "orders",
+        "Quotes (price, route and hold stock for minutes) and orders (placed from a quote, a cart or lines); cancel, return, erase the customer's data.",
+    ),
+    (
+        "fulfilment",
+        "Fulfilment orders: each location's share of an order, accepted, picked, shipped or handed over at pickup by the supplier.",
+    ),
+    (
+        "statements",
+        "Each party's money over a period of days: balances, one line per order line, fee and reversal, and a CSV export.",
+    ),
+    ("insight", "Coverage maps, demand and scorecards: where SKUs can be promised and how suppliers perform."),
+    (
+        "storefront",
+        "For browsers: publishable keys (`pk_…`) bound to origins read products and hold carts; the embeddable widget.",
+    ),
+    ("events", "The tenant's event feed: every change as an event, read with a cursor."),
+    (
+        "webhooks",
+        "Webhook endpoints: events delivered as Standard Webhooks (signed), with retries, attempts, redelivery and secret rotation.",
+    ),
+    ("api-keys", "Secret and publishable keys for the operator, suppliers and channels; shown once, revocable."),
+    ("oauth", "OAuth 2.0 clients of partner apps, their authorizations, and the authorization server's endpoints."),
+    (
+        "users",
+        "People of the operator, suppliers and channels who sign in to authorize partner apps (OAuth authorization code flow).",
+    ),
+)
+
+#: Where to send requests: relative to the document (a gateway serves its own contract at
+#: `/openapi.json`), or a gateway run locally with `gateway serve`'s defaults.
+SERVERS = (
+    Server(url="/", description="The gateway that served this document"),
+    Server(url="http://127.0.0.1:8000", description="A gateway on your machine (`gateway serve`)"),
+)
+
+
 def openapi_config(version: str) -> OpenAPIConfig:
     return GatewayOpenAPIConfig(
+        servers=list(SERVERS),
+        tags=[Tag(name=name, description=description) for name, description in TAGS],
+        license=License(name="Apache 2.0", identifier="Apache-2.0"),
         title="Open commerce gateway",
         version=version,
         description=(

@@ -61,7 +61,11 @@ class Routing(msgspec.Struct, kw_only=True, omit_defaults=True):
     excluded: list[str] = []
 
 
-class Destination(msgspec.Struct, kw_only=True):
+# named apart from the channel's `Destination`: schema names are class names and must be
+# unique across the contract (generated clients drop models whose names collide)
+class FulfilmentDestination(msgspec.Struct, kw_only=True):
+    """Where to deliver: the consumer's coordinates."""
+
     lat: float
     lng: float
 
@@ -91,7 +95,7 @@ class FulfilmentOrderOut(msgspec.Struct, kw_only=True):
     replaced_by: str | None
     attempt: int
     #: where to deliver (the supplier needs it while the order is open)
-    destination: Destination | None = None
+    destination: FulfilmentDestination | None = None
     #: name, phone, address: shown to the fulfilling supplier until the order is finished
     customer: dict[str, Any] | None = None
     #: the consumer's pickup code; shown to the channel (and operator), never to the supplier
