@@ -273,6 +273,19 @@ async def _apply(principal: Principal, items: Sequence[Any], plan: Any, idempote
                 results[index] = _refused(index, item, outcome.code, outcome.message)
                 continue
             new = outcome.apply(level)
+            if outcome.is_zero:
+                # the count matches the level: advance the sequence (and the safety stock), write no
+                # movement, so a periodic full push of unchanged counts does not grow the ledger
+                if isinstance(item, SetItem):
+                    unchanged = {**row, "last_sequence": item.sequence, "updated_at": now}
+                    if item.safety_stock is not None:
+                        unchanged["safety_stock"] = item.safety_stock
+                    touched[key] = unchanged
+                    row = unchanged
+                results[index] = ItemResult(
+                    index=index, location_id=item.location_id, sku=item.sku, status="unchanged", level=level_out(row)
+                )
+                continue
             updated = {
                 **row,
                 "on_hand": new.on_hand,
@@ -317,7 +330,8 @@ async def _apply(principal: Principal, items: Sequence[Any], plan: Any, idempote
 
     final = [r for r in results if r is not None]
     applied = sum(1 for r in final if r.status == "applied")
-    return BatchResult(applied=applied, refused=len(final) - applied, results=final)
+    refused = sum(1 for r in final if r.status == "refused")
+    return BatchResult(applied=applied, unchanged=len(final) - applied - refused, refused=refused, results=final)
 
 
 async def _already_applied(tenant_id: str, keys: list[str]) -> set[str]:
