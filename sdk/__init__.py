@@ -25,6 +25,7 @@ from sdk.errors import (
     PermissionDenied,
     RateLimited,
     ServerError,
+    Unprocessable,
     ValidationFailed,
     WebhookVerificationError,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "SetItem",
     "Supplier",
     "SyncReport",
+    "Unprocessable",
     "ValidationFailed",
     "WebhookEndpoint",
     "WebhookVerificationError",

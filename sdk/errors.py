@@ -87,8 +87,13 @@ class PayloadTooLarge(APIError):
     """413: too many items or too large a body."""
 
 
-class ValidationFailed(APIError):
-    """422 (or 400 with field errors): `errors` names each bad field."""
+class ValidationFailed(BadRequest):
+    """400 whose problem type is `validation`: `errors` names each bad field."""
+
+
+class Unprocessable(APIError):
+    """422: well-formed but refused as it stands (an `Idempotency-Key` reused with another
+    body, a state that does not allow it)."""
 
 
 class RateLimited(APIError):
@@ -106,7 +111,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     404: NotFound,
     409: Conflict,
     413: PayloadTooLarge,
-    422: ValidationFailed,
+    422: Unprocessable,
     429: RateLimited,
 }
 
@@ -115,6 +120,8 @@ def error_class(status: int, problem_type: str) -> type[APIError]:
     """The exception class of a problem answer."""
     if status == 409 and ("out-of-stock" in problem_type or "no-location" in problem_type):
         return OutOfStock
+    if status in (400, 422) and problem_type.rstrip("/").endswith("validation"):
+        return ValidationFailed
     if status >= 500:
         return ServerError
     return _BY_STATUS.get(status, APIError)
