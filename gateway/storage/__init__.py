@@ -148,6 +148,11 @@ class Database:
         already holds the database's write lock; PostgreSQL locks the rows themselves."""
         return " FOR UPDATE" if self.dialect == "postgres" else ""
 
+    def lock_rows_of_sql(self, table: str) -> str:
+        """`lock_rows_sql` for a SELECT that joins `table` to other relations (a VALUES list):
+        PostgreSQL must be told which table's rows to lock."""
+        return f" FOR UPDATE OF {table}" if self.dialect == "postgres" else ""
+
     @property
     def skip_locked_sql(self) -> str:
         """Appended to a SELECT that claims rows for this process: rows another transaction has
