@@ -124,14 +124,11 @@ async def _offered(tenant_id: str, pairs: Iterable[tuple[str, str]]) -> set[tupl
     wanted = sorted(set(pairs))
     offered: set[tuple[str, str]] = set()
     for chunk in _chunks(wanted):
-        values = ", ".join("(?, ?)" for _ in chunk)
+        source, matches = db().pairs_sql("offers", "supplier_id", "sku", len(chunk))
         args = [value for pair in chunk for value in pair]
-        # joined to the VALUES list, not `IN (VALUES …)`: SQLite then probes the unique index
-        # per pair instead of scanning the tenant's rows once per chunk (see _lock_levels)
         rows = await db().fetch(
-            f"SELECT offers.supplier_id, offers.sku FROM (VALUES {values}) AS wanted "
-            "JOIN offers ON offers.supplier_id = wanted.column1 AND offers.sku = wanted.column2 "
-            "WHERE offers.tenant_id = ? AND offers.active = ?",
+            f"SELECT offers.supplier_id, offers.sku FROM {source} "
+            f"WHERE {matches} AND offers.tenant_id = ? AND offers.active = ?",
             *args,
             tenant_id,
             True,
@@ -156,16 +153,13 @@ async def _lock_levels(tenant_id: str, keys: list[tuple[str, str, str]]) -> dict
     )
     levels: dict[tuple[str, str], dict[str, Any]] = {}
     for chunk in _chunks(ordered):
-        values = ", ".join("(?, ?)" for _ in chunk)
+        # the engine's best form of "these (location, sku) pairs" (Database.pairs_sql): the
+        # plain `IN (VALUES …)` made SQLite scan all of the tenant's levels for every 500 items
+        source, matches = database.pairs_sql("inventory_levels", "location_id", "sku", len(chunk))
         args = [value for location, sku, _ in chunk for value in (location, sku)]
-        # a join to the VALUES list: with `(location_id, sku) IN (VALUES …)` SQLite chose the
-        # tenant index and scanned every level of the tenant once per chunk, so a 5,000-item
-        # batch slowed down as the tenant's levels grew (7x at 50,000 levels)
         rows = await database.fetch(
-            f"SELECT {_LEVEL_COLUMNS_QUALIFIED} FROM (VALUES {values}) AS wanted JOIN inventory_levels "
-            "ON inventory_levels.location_id = wanted.column1 AND inventory_levels.sku = wanted.column2 "
-            "WHERE inventory_levels.tenant_id = ? ORDER BY inventory_levels.location_id, inventory_levels.sku"
-            f"{database.lock_rows_of_sql('inventory_levels')}",
+            f"SELECT {_LEVEL_COLUMNS_QUALIFIED} FROM {source} WHERE {matches} AND inventory_levels.tenant_id = ? "
+            f"ORDER BY inventory_levels.location_id, inventory_levels.sku{database.lock_rows_sql}",
             *args,
             tenant_id,
         )
