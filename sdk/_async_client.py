@@ -87,7 +87,7 @@ class AsyncGateway:
         self.credentials = Credentials.resolve(api_key, client_id, client_secret, scope)
         self.retry = retry or RetryPolicy()
         self._own_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(timeout), trust_env=False)
+        self._http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(timeout))
         self._token = TokenState()
         self._token_lock = Lock()
         self.suppliers = AsyncSuppliers(self)

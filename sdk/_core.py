@@ -209,11 +209,12 @@ def problem(status: int, headers: Mapping[str, str], content: bytes) -> APIError
         body = {"detail": content[:500].decode("utf-8", "replace")}
     problem_type = str(body.get("type") or "about:blank")
     errors = body.get("errors")
+    # an OAuth error (RFC 6749 §5.2, from /oauth/token) has `error` and `error_description`
     return error_class(status, problem_type)(
         status=status,
         type=problem_type,
-        title=str(body.get("title") or ""),
-        detail=body.get("detail"),
+        title=str(body.get("title") or body.get("error") or ""),
+        detail=body.get("detail") or body.get("error_description"),
         instance=body.get("instance"),
         errors=errors if isinstance(errors, list) else None,
         extra={k: v for k, v in body.items() if k not in _PROBLEM_FIELDS},

@@ -91,6 +91,9 @@ def test_problems_become_typed_exceptions_with_their_fields() -> None:
     assert isinstance(limited, errors.RateLimited) and limited.retry_after == 5.0
     assert isinstance(_core.problem(502, {}, b"<html>bad gateway</html>"), errors.ServerError)
     assert type(_core.problem(422, {}, b'{"type":"/problems/idempotency-mismatch"}')) is errors.Unprocessable
+    oauth = _core.problem(401, {}, b'{"error":"invalid_client","error_description":"Client authentication failed"}')
+    assert isinstance(oauth, errors.AuthenticationFailed)
+    assert (oauth.title, oauth.detail) == ("invalid_client", "Client authentication failed")
     with pytest.raises(errors.NotFound):
         _core.decode(_core.get("/v1/x", dict), 404, {}, b'{"type":"/problems/not-found","title":"Not found"}')
 
