@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sdk._core import RetryPolicy
 from sdk._sync_client import Gateway
 from sdk.errors import APIError, GatewayError, WebhookVerificationError
 from sdk.models import Destination, Line
@@ -51,6 +52,7 @@ def _client(args: argparse.Namespace) -> Gateway:
         scope=args.scope,
         base_url=args.url,
         timeout=args.timeout,
+        retry=RetryPolicy(max_retries=args.retries),
     )
 
 
@@ -251,6 +253,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--client-secret", help="its secret (default: GATEWAY_CLIENT_SECRET)")
     top.add_argument("--scope", help="scopes to ask for (default: GATEWAY_SCOPE, else all the client's)")
     top.add_argument("--timeout", type=float, default=60.0, help="seconds per attempt (default 60)")
+    top.add_argument("--retries", type=int, default=4, help="retries of a failed call (default 4; 0: none)")
     groups = top.add_subparsers(dest="group", required=True)
 
     stock = groups.add_parser("stock", help="push or pull stock levels").add_subparsers(dest="command", required=True)

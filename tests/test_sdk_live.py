@@ -272,6 +272,22 @@ def test_oauth_client_credentials_fetched_and_renewed(world: World) -> None:
         assert client._token.access_token not in (None, first)
         client._token.access_token = first[:-4] + "AAAA"  # a token the gateway refuses: 401, one new token
         assert _levels(client, world.stores[0]) == before
+    # the CLI takes the OAuth client from the environment
+    pulled = subprocess.run(
+        [GATEWAY_SDK, "stock", "pull", "--location-id", world.stores[0], "--format", "json"],
+        env={
+            **{k: v for k, v in os.environ.items() if k != "GATEWAY_API_KEY"},
+            "GATEWAY_URL": world.base,
+            "GATEWAY_CLIENT_ID": app["client_id"],
+            "GATEWAY_CLIENT_SECRET": app["client_secret"],
+        },
+        capture_output=True,
+        timeout=120,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    assert {level["sku"]: level["on_hand"] for level in json.loads(pulled.stdout)} == {
+        sku: value[0] for sku, value in before.items()
+    }
 
 
 # -- sync and async agree ------------------------------------------------------------------------
@@ -463,6 +479,15 @@ def test_cli_pushes_50000_rows_from_a_csv_in_one_command(world: World, tmp_path:
     summary = json.loads(as_json.stdout)
     assert (summary["rows"], summary["applied"], summary["unchanged"], summary["refused"]) == (10, 0, 10, 0)
     assert as_json.returncode == 0
+
+    # the gateway out of reach: exit 2, nothing claimed
+    unreachable = subprocess.run(
+        [GATEWAY_SDK, "--url", "http://127.0.0.1:9", "--retries", "1", "stock", "push", str(again), "--quiet"],
+        env={**os.environ, "GATEWAY_API_KEY": world.supplier_key},
+        capture_output=True,
+        timeout=120,
+    )
+    assert unreachable.returncode == 2 and b"ConnectError" in unreachable.stderr, unreachable.stderr
 
     pulled = _cli(world, "stock", "pull", "--location-id", stores[3])
     assert pulled.returncode == 0
