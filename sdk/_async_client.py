@@ -39,6 +39,7 @@ from sdk.models import (
     Offer,
     Order,
     Page,
+    PingResult,
     Quote,
     SetItem,
     Supplier,
@@ -839,6 +840,11 @@ class AsyncWebhookEndpoints(_Resource):
         return await self._client.request(
             _core.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", WebhookEndpoint)
         )
+
+    async def ping(self, endpoint_id: str) -> PingResult:
+        """Send a signed `webhook_endpoint.ping` now: a quick check of the URL and of your
+        verification (not a feed event, not retried)."""
+        return await self._client.request(_core.post(f"/v1/webhook-endpoints/{endpoint_id}/ping", PingResult))
 
     def iter_deliveries(
         self, endpoint_id: str, *, status: str | None = None, limit: int = 200

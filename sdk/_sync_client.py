@@ -34,6 +34,7 @@ from sdk.models import (
     Offer,
     Order,
     Page,
+    PingResult,
     Quote,
     SetItem,
     Supplier,
@@ -821,6 +822,11 @@ class WebhookEndpoints(_Resource):
     def rotate_secret(self, endpoint_id: str) -> WebhookEndpoint:
         """A new secret (in the answer); the old one stays valid for 24 hours."""
         return self._client.request(_core.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", WebhookEndpoint))
+
+    def ping(self, endpoint_id: str) -> PingResult:
+        """Send a signed `webhook_endpoint.ping` now: a quick check of the URL and of your
+        verification (not a feed event, not retried)."""
+        return self._client.request(_core.post(f"/v1/webhook-endpoints/{endpoint_id}/ping", PingResult))
 
     def iter_deliveries(self, endpoint_id: str, *, status: str | None = None, limit: int = 200) -> Iterator[Delivery]:
         return self._client.paginate(

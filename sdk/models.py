@@ -335,6 +335,16 @@ class WebhookEndpoint(Model):
     updated_at: datetime | None = None
 
 
+class PingResult(Model):
+    """What the endpoint answered to a signed `webhook_endpoint.ping`."""
+
+    succeeded: bool
+    status_code: int | None = None
+    latency_ms: float | None = None
+    response_excerpt: str | None = None
+    error: str | None = None
+
+
 class Delivery(Model):
     id: str
     endpoint_id: str
