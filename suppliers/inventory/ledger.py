@@ -54,6 +54,11 @@ class Delta(msgspec.Struct, frozen=True, kw_only=True):
     committed: int = 0
     reason: Reason
 
+    @property
+    def is_zero(self) -> bool:
+        """Changes nothing (a count equal to the level, an adjust by 0): no movement to record."""
+        return self.on_hand == 0 and self.reserved == 0 and self.committed == 0
+
     def apply(self, level: Level) -> Level:
         return msgspec.structs.replace(
             level,

@@ -72,13 +72,16 @@ class ItemResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     index: int
     location_id: str
     sku: str
-    status: Literal["applied", "refused"]
+    #: `unchanged`: the item matched the level already (no movement written; a `set` still
+    #: records its sequence)
+    status: Literal["applied", "unchanged", "refused"]
     level: LevelOut | None = None
     error: ItemError | None = None
 
 
 class BatchResult(msgspec.Struct, kw_only=True):
     applied: int
+    unchanged: int
     refused: int
     results: list[ItemResult]
 

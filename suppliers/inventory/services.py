@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -39,6 +39,7 @@ CHUNK = 500  # keys per IN (...) list: well inside both engines' parameter limit
 _LEVEL_COLUMNS = (
     "id, location_id, sku, supplier_id, on_hand, reserved, committed, safety_stock, last_sequence, updated_at"
 )
+_LEVEL_COLUMNS_QUALIFIED = ", ".join(f"inventory_levels.{column.strip()}" for column in _LEVEL_COLUMNS.split(","))
 _MOVEMENT_INSERT = (
     "INSERT INTO inventory_movements (id, tenant_id, supplier_id, location_id, sku, delta_on_hand, "
     "delta_reserved, delta_committed, reason, reference, actor, idempotency_key, at) "
@@ -123,14 +124,14 @@ async def _offered(tenant_id: str, pairs: Iterable[tuple[str, str]]) -> set[tupl
     wanted = sorted(set(pairs))
     offered: set[tuple[str, str]] = set()
     for chunk in _chunks(wanted):
-        values = ", ".join("(?, ?)" for _ in chunk)
+        source, matches = db().pairs_sql("offers", "supplier_id", "sku", len(chunk))
         args = [value for pair in chunk for value in pair]
         rows = await db().fetch(
-            f"SELECT supplier_id, sku FROM offers WHERE tenant_id = ? AND active = ? "
-            f"AND (supplier_id, sku) IN (VALUES {values})",
+            f"SELECT offers.supplier_id, offers.sku FROM {source} "
+            f"WHERE {matches} AND offers.tenant_id = ? AND offers.active = ?",
+            *args,
             tenant_id,
             True,
-            *args,
         )
         offered.update((row["supplier_id"], row["sku"]) for row in rows)
     return offered
@@ -152,13 +153,15 @@ async def _lock_levels(tenant_id: str, keys: list[tuple[str, str, str]]) -> dict
     )
     levels: dict[tuple[str, str], dict[str, Any]] = {}
     for chunk in _chunks(ordered):
-        values = ", ".join("(?, ?)" for _ in chunk)
+        # the engine's best form of "these (location, sku) pairs" (Database.pairs_sql): the
+        # plain `IN (VALUES …)` made SQLite scan all of the tenant's levels for every 500 items
+        source, matches = database.pairs_sql("inventory_levels", "location_id", "sku", len(chunk))
         args = [value for location, sku, _ in chunk for value in (location, sku)]
         rows = await database.fetch(
-            f"SELECT {_LEVEL_COLUMNS} FROM inventory_levels WHERE tenant_id = ? "
-            f"AND (location_id, sku) IN (VALUES {values}) ORDER BY location_id, sku{database.lock_rows_sql}",
-            tenant_id,
+            f"SELECT {_LEVEL_COLUMNS_QUALIFIED} FROM {source} WHERE {matches} AND inventory_levels.tenant_id = ? "
+            f"ORDER BY inventory_levels.location_id, inventory_levels.sku{database.lock_rows_sql}",
             *args,
+            tenant_id,
         )
         for row in rows:
             levels[(row["location_id"], row["sku"])] = row
@@ -273,6 +276,21 @@ async def _apply(principal: Principal, items: Sequence[Any], plan: Any, idempote
                 results[index] = _refused(index, item, outcome.code, outcome.message)
                 continue
             new = outcome.apply(level)
+            if outcome.is_zero:
+                # the count matches the level: advance the sequence (and the safety stock) but write
+                # no movement, so a periodic full push of unchanged counts does not grow the ledger
+                status: Literal["applied", "unchanged"] = "unchanged"
+                if isinstance(item, SetItem):
+                    same = {**row, "last_sequence": item.sequence, "updated_at": now}
+                    if item.safety_stock is not None and item.safety_stock != row["safety_stock"]:
+                        same["safety_stock"] = item.safety_stock
+                        status = "applied"  # a new safety stock is a change, of policy not of stock
+                    touched[key] = same
+                    row = same
+                results[index] = ItemResult(
+                    index=index, location_id=item.location_id, sku=item.sku, status=status, level=level_out(row)
+                )
+                continue
             updated = {
                 **row,
                 "on_hand": new.on_hand,
@@ -317,7 +335,8 @@ async def _apply(principal: Principal, items: Sequence[Any], plan: Any, idempote
 
     final = [r for r in results if r is not None]
     applied = sum(1 for r in final if r.status == "applied")
-    return BatchResult(applied=applied, refused=len(final) - applied, results=final)
+    refused = sum(1 for r in final if r.status == "refused")
+    return BatchResult(applied=applied, unchanged=len(final) - applied - refused, refused=refused, results=final)
 
 
 async def _already_applied(tenant_id: str, keys: list[str]) -> set[str]:
