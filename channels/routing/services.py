@@ -30,11 +30,10 @@ from gateway.events.services import emit
 from gateway.http.problems import FieldError, ProblemError, conflict
 from gateway.records import json_value as _decoded
 from gateway.storage import db
+from suppliers.fulfilment import scores
 
 #: location ids per `IN (...)` list
 CHUNK = 500
-#: a supplier with no finished orders yet is rated as if 9 of its first 10 were perfect
-PRIOR_PERFECT, PRIOR_WEIGHT = 9, 10
 
 
 class Policy(msgspec.Struct, kw_only=True):
@@ -133,9 +132,7 @@ async def _read(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered
         cost.setdefault(location, {})[row["sku"]] = row["wholesale_amount"]
         finished = row["finished"]
         reliability[supplier_of[location]] = (
-            PRIOR_PERFECT / PRIOR_WEIGHT
-            if finished is None
-            else (row["perfect"] + PRIOR_PERFECT) / (finished + PRIOR_WEIGHT)
+            scores.reliability() if finished is None else scores.reliability(row["perfect"], finished)
         )
         if row["orders"] is not None:
             loads[location] = row["orders"]
@@ -160,12 +157,12 @@ async def _reliability(tenant_id: str, supplier_ids: Sequence[str]) -> dict[str,
             *chunk,
         )
         for row in rows:
-            rates[row["id"]] = (row["perfect"] + PRIOR_PERFECT) / (row["finished"] + PRIOR_WEIGHT)
+            rates[row["id"]] = scores.reliability(row["perfect"], row["finished"])
     return rates
 
 
 def reliability_of(rates: dict[str, float], supplier_id: str) -> float:
-    return rates.get(supplier_id, PRIOR_PERFECT / PRIOR_WEIGHT)
+    return rates.get(supplier_id, scores.reliability())
 
 
 async def _loads(tenant_id: str, sites: Sequence[Site], now: datetime) -> dict[str, int]:

@@ -19,7 +19,6 @@ from typing import Any
 
 import msgspec
 
-from channels.routing.services import PRIOR_PERFECT, PRIOR_WEIGHT
 from gateway import crypto
 from gateway.clock import utcnow
 from gateway.events.services import emit
@@ -30,7 +29,7 @@ from gateway.records import json_value as _decoded
 from gateway.records import timestamp_value as _aware
 from gateway.storage import db
 from gateway.tenancy.principal import Principal
-from suppliers.fulfilment import hooks, states
+from suppliers.fulfilment import hooks, scores, states
 from suppliers.fulfilment.schemas import FulfilmentOrderOut, FulfilmentOrderPage, Scorecard
 from suppliers.inventory import services as inventory
 
@@ -544,5 +543,5 @@ async def scorecard(principal: Principal, supplier_id: str) -> Scorecard:
         perfect=score["perfect"],
         perfect_order_rate=score["perfect"] / score["finished"] if score["finished"] else None,
         mean_acceptance_seconds=score["acceptance_seconds"] / score["accepted"] if score["accepted"] else None,
-        routing_reliability=(score["perfect"] + PRIOR_PERFECT) / (score["finished"] + PRIOR_WEIGHT),
+        routing_reliability=scores.reliability(score["perfect"], score["finished"]),
     )
