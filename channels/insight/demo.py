@@ -139,14 +139,19 @@ async def _week(operator: Principal, world: dict[str, Any], channel_id: str, sca
             sku, qty = rng.choice(skus), rng.randint(1, 3)
             if scarce is not None and slot == 4:
                 sku, qty = scarce, (30 if days_ago in (5, 2) else 1)  # too many for Shanghai: refused
-            with travel(placed_at):
-                try:
-                    order = await _place(operator, channel_id, sku, qty, where, n)
-                except ProblemError:
-                    made["refused"] = made.get("refused", 0) + 1
-                    continue
-            await _play(operator, order, fate, placed_at, rng)
-            made[fate] = made.get(fate, 0) + 1
+            # one transaction per order's story: the order is placed in the past, so its
+            # acceptance deadline has passed in real time, and a deadline sweep running beside
+            # the demo (an app's background jobs) must not find it pending and re-route it
+            async with db().transaction():
+                with travel(placed_at):
+                    try:
+                        order = await _place(operator, channel_id, sku, qty, where, n)
+                    except ProblemError:
+                        order = None
+                if order is not None:
+                    await _play(operator, order, fate, placed_at, rng)
+            outcome = fate if order is not None else "refused"
+            made[outcome] = made.get(outcome, 0) + 1
     world["week"] = made
 
 
