@@ -9,6 +9,90 @@ from __future__ import annotations
 
 from typing import Any
 
+#: one order as `POST /v1/orders` answered it and `GET /v1/orders/{id}` then showed it
+_ORDER: dict[str, Any] = {
+    "id": "ord_01m858qkcmd6vj7r2dve513egt",
+    "channel_id": "chn_01m858qk6fd58e71wprchxerhx",
+    "quote_id": "quo_01m858qkbcfpkqvaj75szpg9zf",
+    "status": "pending",
+    "mode": "delivery",
+    "destination": {"lat": 30.264, "lng": 120.155},
+    "pickup_point_id": None,
+    "lines": [
+        {
+            "sku": "TEA-LJ-250",
+            "qty": 2,
+            "unit_price": {"amount": 8800, "currency": "CNY"},
+            "amount": {"amount": 17600, "currency": "CNY"},
+        }
+    ],
+    "subtotal": {"amount": 17600, "currency": "CNY"},
+    "delivery_fee": {"amount": 0, "currency": "CNY"},
+    "total": {"amount": 17600, "currency": "CNY"},
+    "split": {
+        "supplier_amount": {"amount": 12000, "currency": "CNY"},
+        "channel_margin": {"amount": 4720, "currency": "CNY"},
+        "platform_fee": {"amount": 880, "currency": "CNY"},
+    },
+    "customer": {
+        "name": "Li Wei",
+        "phone": "+86 138 0000 0000",
+        "email": None,
+        "address": "12 Shuguang Road, Hangzhou",
+        "note": None,
+    },
+    "customer_erased": False,
+    "reference": "PC-10023",
+    "fulfilment_orders": [
+        {
+            "id": "ful_01m858qkcndwcy0c4cxgj2g1an",
+            "order_id": "ord_01m858qkcmd6vj7r2dve513egt",
+            "supplier_id": "sup_01m858qk3r6ha6jfmyva7edqwe",
+            "location_id": "loc_01m858qk5qf5w0rk4e4a980t44",
+            "mode": "delivery",
+            "pickup_location_id": None,
+            "status": "pending",
+            "lines": [
+                {
+                    "sku": "TEA-LJ-250",
+                    "qty": 2,
+                    "unit_price": {"amount": 8800, "currency": "CNY"},
+                    "wholesale_price": {"amount": 6000, "currency": "CNY"},
+                }
+            ],
+            "delivery_fee": {"amount": 0, "currency": "CNY"},
+            "tier": "near",
+            "eta_minutes": 28,
+            "distance_km": 0.801,
+            "promised_at": "2026-11-23T23:01:48.058751Z",
+            "accept_by": "2026-11-23T22:49:24.020439Z",
+            "routing": {
+                "rule": "only_candidate",
+                "rules": ["fewest_shipments", "fastest_promise", "nearest", "reliability"],
+                "distance_km": 0.801,
+                "eta_minutes": 28,
+                "tier": "near",
+                "candidates_considered": 1,
+            },
+            "reason": None,
+            "replaced_by": None,
+            "attempt": 1,
+            "destination": None,
+            "customer": None,
+            "pickup_code": None,
+            "version": 1,
+            "created_at": "2026-11-23T22:34:24.020439Z",
+            "updated_at": "2026-11-23T22:34:24.020439Z",
+            "accepted_at": None,
+            "shipped_at": None,
+            "finished_at": None,
+        }
+    ],
+    "version": 1,
+    "created_at": "2026-11-23T22:34:24.020439Z",
+    "updated_at": "2026-11-23T22:34:24.020439Z",
+}
+
 #: operationId → {"request": (summary, body), "responses": {status: (summary, body)}}
 EXAMPLES: dict[str, dict[str, Any]] = {
     "createSupplier": {
@@ -344,88 +428,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "responses": {
             "201": (
                 "The order with its fulfilment order",
-                {
-                    "id": "ord_01m858qkcmd6vj7r2dve513egt",
-                    "channel_id": "chn_01m858qk6fd58e71wprchxerhx",
-                    "quote_id": "quo_01m858qkbcfpkqvaj75szpg9zf",
-                    "status": "pending",
-                    "mode": "delivery",
-                    "destination": {"lat": 30.264, "lng": 120.155},
-                    "pickup_point_id": None,
-                    "lines": [
-                        {
-                            "sku": "TEA-LJ-250",
-                            "qty": 2,
-                            "unit_price": {"amount": 8800, "currency": "CNY"},
-                            "amount": {"amount": 17600, "currency": "CNY"},
-                        }
-                    ],
-                    "subtotal": {"amount": 17600, "currency": "CNY"},
-                    "delivery_fee": {"amount": 0, "currency": "CNY"},
-                    "total": {"amount": 17600, "currency": "CNY"},
-                    "split": {
-                        "supplier_amount": {"amount": 12000, "currency": "CNY"},
-                        "channel_margin": {"amount": 4720, "currency": "CNY"},
-                        "platform_fee": {"amount": 880, "currency": "CNY"},
-                    },
-                    "customer": {
-                        "name": "Li Wei",
-                        "phone": "+86 138 0000 0000",
-                        "email": None,
-                        "address": "12 Shuguang Road, Hangzhou",
-                        "note": None,
-                    },
-                    "customer_erased": False,
-                    "reference": "PC-10023",
-                    "fulfilment_orders": [
-                        {
-                            "id": "ful_01m858qkcndwcy0c4cxgj2g1an",
-                            "order_id": "ord_01m858qkcmd6vj7r2dve513egt",
-                            "supplier_id": "sup_01m858qk3r6ha6jfmyva7edqwe",
-                            "location_id": "loc_01m858qk5qf5w0rk4e4a980t44",
-                            "mode": "delivery",
-                            "pickup_location_id": None,
-                            "status": "pending",
-                            "lines": [
-                                {
-                                    "sku": "TEA-LJ-250",
-                                    "qty": 2,
-                                    "unit_price": {"amount": 8800, "currency": "CNY"},
-                                    "wholesale_price": {"amount": 6000, "currency": "CNY"},
-                                }
-                            ],
-                            "delivery_fee": {"amount": 0, "currency": "CNY"},
-                            "tier": "near",
-                            "eta_minutes": 28,
-                            "distance_km": 0.801,
-                            "promised_at": "2026-11-23T23:01:48.058751Z",
-                            "accept_by": "2026-11-23T22:49:24.020439Z",
-                            "routing": {
-                                "rule": "only_candidate",
-                                "rules": ["fewest_shipments", "fastest_promise", "nearest", "reliability"],
-                                "distance_km": 0.801,
-                                "eta_minutes": 28,
-                                "tier": "near",
-                                "candidates_considered": 1,
-                            },
-                            "reason": None,
-                            "replaced_by": None,
-                            "attempt": 1,
-                            "destination": None,
-                            "customer": None,
-                            "pickup_code": None,
-                            "version": 1,
-                            "created_at": "2026-11-23T22:34:24.020439Z",
-                            "updated_at": "2026-11-23T22:34:24.020439Z",
-                            "accepted_at": None,
-                            "shipped_at": None,
-                            "finished_at": None,
-                        }
-                    ],
-                    "version": 1,
-                    "created_at": "2026-11-23T22:34:24.020439Z",
-                    "updated_at": "2026-11-23T22:34:24.020439Z",
-                },
+                _ORDER,
             )
         },
     },
@@ -433,88 +436,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "responses": {
             "200": (
                 "The order",
-                {
-                    "id": "ord_01m858qkcmd6vj7r2dve513egt",
-                    "channel_id": "chn_01m858qk6fd58e71wprchxerhx",
-                    "quote_id": "quo_01m858qkbcfpkqvaj75szpg9zf",
-                    "status": "pending",
-                    "mode": "delivery",
-                    "destination": {"lat": 30.264, "lng": 120.155},
-                    "pickup_point_id": None,
-                    "lines": [
-                        {
-                            "sku": "TEA-LJ-250",
-                            "qty": 2,
-                            "unit_price": {"amount": 8800, "currency": "CNY"},
-                            "amount": {"amount": 17600, "currency": "CNY"},
-                        }
-                    ],
-                    "subtotal": {"amount": 17600, "currency": "CNY"},
-                    "delivery_fee": {"amount": 0, "currency": "CNY"},
-                    "total": {"amount": 17600, "currency": "CNY"},
-                    "split": {
-                        "supplier_amount": {"amount": 12000, "currency": "CNY"},
-                        "channel_margin": {"amount": 4720, "currency": "CNY"},
-                        "platform_fee": {"amount": 880, "currency": "CNY"},
-                    },
-                    "customer": {
-                        "name": "Li Wei",
-                        "phone": "+86 138 0000 0000",
-                        "email": None,
-                        "address": "12 Shuguang Road, Hangzhou",
-                        "note": None,
-                    },
-                    "customer_erased": False,
-                    "reference": "PC-10023",
-                    "fulfilment_orders": [
-                        {
-                            "id": "ful_01m858qkcndwcy0c4cxgj2g1an",
-                            "order_id": "ord_01m858qkcmd6vj7r2dve513egt",
-                            "supplier_id": "sup_01m858qk3r6ha6jfmyva7edqwe",
-                            "location_id": "loc_01m858qk5qf5w0rk4e4a980t44",
-                            "mode": "delivery",
-                            "pickup_location_id": None,
-                            "status": "pending",
-                            "lines": [
-                                {
-                                    "sku": "TEA-LJ-250",
-                                    "qty": 2,
-                                    "unit_price": {"amount": 8800, "currency": "CNY"},
-                                    "wholesale_price": {"amount": 6000, "currency": "CNY"},
-                                }
-                            ],
-                            "delivery_fee": {"amount": 0, "currency": "CNY"},
-                            "tier": "near",
-                            "eta_minutes": 28,
-                            "distance_km": 0.801,
-                            "promised_at": "2026-11-23T23:01:48.058751Z",
-                            "accept_by": "2026-11-23T22:49:24.020439Z",
-                            "routing": {
-                                "rule": "only_candidate",
-                                "rules": ["fewest_shipments", "fastest_promise", "nearest", "reliability"],
-                                "distance_km": 0.801,
-                                "eta_minutes": 28,
-                                "tier": "near",
-                                "candidates_considered": 1,
-                            },
-                            "reason": None,
-                            "replaced_by": None,
-                            "attempt": 1,
-                            "destination": None,
-                            "customer": None,
-                            "pickup_code": None,
-                            "version": 1,
-                            "created_at": "2026-11-23T22:34:24.020439Z",
-                            "updated_at": "2026-11-23T22:34:24.020439Z",
-                            "accepted_at": None,
-                            "shipped_at": None,
-                            "finished_at": None,
-                        }
-                    ],
-                    "version": 1,
-                    "created_at": "2026-11-23T22:34:24.020439Z",
-                    "updated_at": "2026-11-23T22:34:24.020439Z",
-                },
+                _ORDER,
             )
         }
     },
