@@ -155,6 +155,29 @@ class Busy:
 # -- part 1: the pure decision -----------------------------------------------------------
 
 
+def candidates_of(
+    stocked: Sequence[tuple[Site, float, dict[str, int]]], rates: dict[str, float], now: datetime, memo: StartMemo
+) -> list[core.Candidate]:
+    """The candidates of stocked delivering sites: each with its promise (none when it cannot
+    promise one), its supplier's reliability and the benchmark's one wholesale price."""
+    found = []
+    for site, distance, mine in stocked:
+        made = promise(site, distance, now, travels=True, taken_today=0, memo=memo)
+        if made is None:
+            continue
+        found.append(
+            core.Candidate(
+                site=site,
+                distance_km=distance,
+                promise=made,
+                reliability=rates.get(site.supplier_id, 0.9),
+                stock=mine,
+                cost=dict.fromkeys(mine, WHOLESALE),
+            )
+        )
+    return found
+
+
 def decide(
     index: Any,
     lat: float,
@@ -185,22 +208,8 @@ def decide(
         if mine:
             stocked.append((site, distance, mine))
     t2 = clock()
-    found = []
     memo: StartMemo = {}  # as channels.routing.services.candidates does: one per decision
-    for site, distance, mine in stocked:
-        made = promise(site, distance, now, travels=True, taken_today=0, memo=memo)
-        if made is None:
-            continue
-        found.append(
-            core.Candidate(
-                site=site,
-                distance_km=distance,
-                promise=made,
-                reliability=rates.get(site.supplier_id, 0.9),
-                stock=mine,
-                cost=dict.fromkeys(mine, WHOLESALE),
-            )
-        )
+    found = candidates_of(stocked, rates, now, memo)
     t3 = clock()
     decided = core.plan(lines, found, rules, split_quantities=True)
     t4 = clock()
@@ -254,25 +263,12 @@ def decide_bounded(
         if batch:
             read, reads = read + len(batch), reads + 1
         t2 = clock()
-        for site, distance, mine in stocked:
-            made = promise(site, distance, now, travels=True, taken_today=0, memo=memo)
-            if made is None:
-                continue
-            found.append(
-                core.Candidate(
-                    site=site,
-                    distance_km=distance,
-                    promise=made,
-                    reliability=rates.get(site.supplier_id, 0.9),
-                    stock=mine,
-                    cost=dict.fromkeys(mine, WHOLESALE),
-                )
-            )
+        found += candidates_of(stocked, rates, now, memo)
         t3 = clock()
         horizon = batch[-1][1] if pending else beyond
-        unseen = None if horizon == math.inf else routing._unseen(profiles, [], 0, horizon, True)
+        unseen = None if horizon == math.inf else routing.unseen_bounds(profiles, [], 0, horizon, True)
         decided = core.plan(lines, found, rules, split_quantities=True, unseen=unseen)
-        settled = decided.settled and (unseen is None or routing._alternatives_settled(found, decided, unseen))
+        settled = decided.settled and (unseen is None or routing.alternatives_settled(found, decided, unseen))
         t4 = clock()
         for at, value in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             steps[at] += value

@@ -358,9 +358,9 @@ async def decide(
             read, reads = read + len(batch), reads + 1
         # every site not read is farther than the last one read (the rest of the ring) or than the ring
         horizon = batch[-1][1] if pending else beyond
-        unseen = None if horizon == math.inf else _unseen(profiles, ranked, unranked, horizon, travels)
+        unseen = None if horizon == math.inf else unseen_bounds(profiles, ranked, unranked, horizon, travels)
         decided = core.plan(lines, found, rules, split_quantities=policy.split_quantities, unseen=unseen)
-        if decided.settled and (unseen is None or _alternatives_settled(found, decided, unseen)):
+        if decided.settled and (unseen is None or alternatives_settled(found, decided, unseen)):
             return Decision(plan=decided, candidates=found, read=read, reads=reads)
 
 
@@ -401,7 +401,7 @@ def _ranked_reach(
     return found
 
 
-def _alternatives_settled(found: Sequence[core.Candidate], decided: core.Plan, unseen: core.Unseen) -> bool:
+def alternatives_settled(found: Sequence[core.Candidate], decided: core.Plan, unseen: core.Unseen) -> bool:
     """Whether the alternatives the routing record names for each share (the best others by
     tier, distance and id: `fulfilment.explain`) are among those read: as many as it names
     plus the chosen ones rank before anything unseen can (same tier or worse, and farther)."""
@@ -412,7 +412,7 @@ def _alternatives_settled(found: Sequence[core.Candidate], decided: core.Plan, u
     return kth < (unseen.tier, unseen.distance_km)
 
 
-def _unseen(
+def unseen_bounds(
     profiles: Sequence[tuple[str, int]],
     ranked: Sequence[tuple[float, int]],
     unranked: int,
