@@ -16,14 +16,14 @@ from gateway import components, startup
 from gateway.background import BackgroundRunner
 from gateway.crypto import load_keyring, use_keyring
 from gateway.events.controllers import EventController
-from gateway.http.allow import complete_allow_header
-from gateway.http.context import configure_logging, stamp_response
-from gateway.http.cors import cors_headers
+from gateway.http.context import configure_logging
+from gateway.http.cors import mark_storefront_paths
 from gateway.http.health import healthz, metrics_endpoint, readyz
 from gateway.http.openapi import StrictStructSchemaPlugin, openapi_config
-from gateway.http.pipeline import RequestPipeline
+from gateway.http.pipeline import RequestPipeline, stamp_answer
 from gateway.http.problems import handle_exception
 from gateway.http.ratelimit import make_counter_store
+from gateway.http.responses import GatewayResponse
 from gateway.oauth import scopes
 from gateway.oauth.config import running as oauth_running
 from gateway.oauth.routes import PUBLIC_PATHS as OAUTH_PUBLIC_PATHS
@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ),
         ],
         exception_handlers={Exception: handle_exception},
-        before_send=[stamp_response, complete_allow_header, cors_headers],
+        response_class=GatewayResponse,  # Litestar's, with a short way for plain JSON answers
+        # request id, rate-limit headers, metrics, access log, Allow, CORS: on every answer
+        before_send=[stamp_answer],
         state=State(
             {
                 "settings": settings,
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
     )
+    mark_storefront_paths(app.routes)  # the paths CORS answers for (gateway.http.cors)
     # every operation's scope, enforced for access tokens and published (gateway.oauth.scopes)
     for operation in scopes.apply(app.routes):
         log.warning("%s declares no OAuth scope: access tokens are refused there", operation)

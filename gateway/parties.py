@@ -13,7 +13,7 @@ from gateway.clock import utcnow
 from gateway.events.services import emit
 from gateway.ids import new_id
 from gateway.oauth import revocation
-from gateway.records import get_one, insert_row, list_page, update_versioned
+from gateway.records import get_one_as, insert_row, list_page, update_versioned
 from gateway.storage import db
 from gateway.tenancy import credentials, owners
 from gateway.tenancy.principal import Principal
@@ -59,8 +59,8 @@ class Parties(Generic[Out]):
         return out
 
     async def get(self, principal: Principal, party_id: str) -> Out:
-        return self.to_out(
-            await get_one(self.table, self.kind, principal.tenant_id, party_id, self._visible(principal))
+        return await get_one_as(
+            self.out, self.table, self.kind, principal.tenant_id, party_id, self._visible(principal)
         )
 
     async def list(

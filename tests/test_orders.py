@@ -315,3 +315,65 @@ async def test_wholesale_above_listing_price_is_not_a_candidate(city: City) -> N
     await db().fetch("UPDATE offers SET wholesale_amount = 500 WHERE supplier_id = ?", x)  # above the 200 listing
     quote = (await city.post("/v1/quotes", {"lines": [{"sku": SKU_A, "qty": 1}], "destination": destination()})).json()
     assert [s["location_id"] for s in quote["shipments"]] == [far_store]
+
+
+async def test_the_answer_to_placing_is_what_reading_the_order_shows(city: City) -> None:
+    """The POST answers from the rows it wrote, not from a read-back: byte for byte what GET
+    shows next, for a split order with a consumer, a pickup with its code, and an order from a
+    quote, to the channel and to the operator (who names the channel)."""
+    x, y, near_store, far_store = await two_stores(city)
+    point = await city.location(x, *near(km_north=0.5), kind="pickup_point", modes=("pickup",), radius_km=1)
+    await city.stock(x, near_store, SKU_A, 9)
+    await city.stock(y, far_store, SKU_B, 9)
+    customer = {"name": "Li Lei", "phone": "+86 138 0000 0000", "address": "1 Nanshan Road"}
+    split = {"lines": [{"sku": SKU_A, "qty": 1}, {"sku": SKU_B, "qty": 2}], "destination": destination()}
+    quote = (await city.post("/v1/quotes", {"lines": [{"sku": SKU_A, "qty": 1}], "destination": destination()})).json()
+    bodies = [
+        ({**split, "customer": customer, "reference": "R-1"}, None),
+        ({"lines": [{"sku": SKU_A, "qty": 1}], "mode": "pickup", "pickup_point_id": point}, None),
+        ({"quote_id": quote["id"], "customer": customer}, None),
+        ({**split, "channel_id": city.channel["id"], "customer": customer}, city.tenant.operator_key),
+    ]
+    for body, key in bodies:
+        placed = await city.post("/v1/orders", body, key=key, headers={"Idempotency-Key": f"same-{len(body)}-{key}"})
+        assert placed.status_code == 201, placed.text
+        shown = await city.get(f"/v1/orders/{placed.json()['id']}", key=key)
+        assert placed.content == shown.content
+    assert len(placed.json()["fulfilment_orders"]) == 2
+
+
+async def test_a_key_that_placed_an_order_gets_that_order_once_its_record_is_gone(city: City) -> None:
+    """The Idempotency-Key of an order is the order's too (unique per channel): when the kept
+    answer is gone (purged after the retention, or the key was the operator's for this channel)
+    a retry gets the order the key placed, not a second one and not the refusal its body would
+    get now, and takes nothing."""
+    x, _, near_store, _ = await two_stores(city)
+    await city.stock(x, near_store, SKU_A, 5)
+    body = {"lines": [{"sku": SKU_A, "qty": 2}], "destination": destination()}
+    first = await city.post("/v1/orders", body, headers={"Idempotency-Key": "kept-order"})
+    assert first.status_code == 201
+    await db().fetch("DELETE FROM idempotency_keys WHERE tenant_id = ?", city.tenant.id)  # purged
+
+    again = await city.post("/v1/orders", body, headers={"Idempotency-Key": "kept-order"})
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    as_operator = {**body, "channel_id": city.channel["id"]}
+    theirs = await city.post(
+        "/v1/orders", as_operator, key=city.tenant.operator_key, headers={"Idempotency-Key": "kept-order"}
+    )
+    assert theirs.status_code == 201 and theirs.json()["id"] == first.json()["id"]
+    assert await city.level(near_store, SKU_A) == {"on_hand": 5, "reserved": 0, "committed": 2}
+
+    await db().fetch("DELETE FROM idempotency_keys WHERE tenant_id = ?", city.tenant.id)
+    too_many = {"lines": [{"sku": SKU_A, "qty": 5}], "destination": destination()}  # refused now
+    refused_body = await city.post("/v1/orders", too_many, headers={"Idempotency-Key": "kept-order"})
+    assert refused_body.status_code == 201 and refused_body.json()["id"] == first.json()["id"]
+    quote = (await city.post("/v1/quotes", {"lines": [{"sku": SKU_A, "qty": 1}], "destination": destination()})).json()
+    await db().fetch("DELETE FROM idempotency_keys WHERE tenant_id = ?", city.tenant.id)
+    from_quote = await city.post("/v1/orders", {"quote_id": quote["id"]}, headers={"Idempotency-Key": "kept-order"})
+    assert from_quote.status_code == 201 and from_quote.json()["id"] == first.json()["id"]
+    assert (await city.get(f"/v1/quotes/{quote['id']}")).json()["status"] == "open"  # the quote still holds its unit
+    assert await city.level(near_store, SKU_A) == {"on_hand": 5, "reserved": 1, "committed": 2}
+    refusals = await db().fetch("SELECT COUNT(*) AS n FROM demand_refusals WHERE tenant_id = ?", city.tenant.id)
+    assert refusals[0]["n"] == 0
+    orders = await db().fetch("SELECT COUNT(*) AS n FROM orders WHERE tenant_id = ?", city.tenant.id)
+    assert orders[0]["n"] == 1

@@ -142,12 +142,16 @@ async def _refuse(
     destination: routing.Destination,
     mode: str,
     pickup_point_id: str | None,
+    idempotency_key: str | None,
 ) -> None:
     """409 when the plan leaves something unfilled: `no-location` when no location serving the
     destination sells these goods at the listing price, `out-of-stock` when some do but lack
-    the units now."""
+    the units now. AlreadyPlaced instead when the order's key placed an order before: the
+    retry gets that order, and no refusal is recorded."""
     if not decided.unfilled:
         return
+    if idempotency_key is not None and (placed := await order_with_key(tenant_id, channel_id, idempotency_key)):
+        raise AlreadyPlaced(placed)
     short = ", ".join(f"{line.qty} x {line.sku}" for line in decided.unfilled)
     sold_here = await routing.sells(
         tenant_id, {line.sku: prices[line.sku] for line in decided.unfilled}, destination, mode, pickup_point_id
@@ -195,13 +199,16 @@ async def plan_order(
     prices: dict[str, routing.Offered],
     currency: str,
     source: str = "order",
+    idempotency_key: str | None = None,
 ) -> Routed:
     """Decide and price a new order (or quote); 409 when it cannot be filled now."""
     decision = await decide(
         tenant_id, [core.Line(line.sku, line.qty) for line in lines], prices, destination, mode, pickup_point_id, policy
     )
     decided = decision.plan
-    await _refuse(tenant_id, channel_id, lines, source, decided, prices, destination, mode, pickup_point_id)
+    await _refuse(
+        tenant_id, channel_id, lines, source, decided, prices, destination, mode, pickup_point_id, idempotency_key
+    )
     splits: list[pricing.LineSplit] = []
     specs = []
     fees = 0
@@ -298,10 +305,63 @@ def _order_row(
     }
 
 
-async def _open(row: dict[str, Any], specs: Sequence[ShareSpec], deadline_minutes: int, now: datetime) -> None:
-    """Write the order, open its fulfilment orders, announce it (in the caller's transaction)."""
-    await db().fetch(f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", *row.values())
-    for share in await fulfilment.open_fulfilment(row["tenant_id"], row, specs, deadline_minutes, now):
+class AlreadyPlaced(Exception):
+    """The order's Idempotency-Key placed an order for its channel before (`order_id`): nothing
+    of this one was written."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id)
+        self.order_id = order_id
+
+
+async def order_with_key(tenant_id: str, channel_id: str, idempotency_key: str) -> str | None:
+    """The id of the order an Idempotency-Key placed for the channel, if any."""
+    rows = await db().fetch(
+        "SELECT id FROM orders WHERE tenant_id = ? AND channel_id = ? AND idempotency_key = ?",
+        tenant_id,
+        channel_id,
+        idempotency_key,
+    )
+    return str(rows[0]["id"]) if rows else None
+
+
+async def _insert(row: dict[str, Any]) -> None:
+    """The order's row. With an Idempotency-Key it goes first in its transaction, and the unique
+    index on the key answers whether the key placed an order before (AlreadyPlaced, the
+    caller's savepoint undoes the rest): a lookup would depend on a cached plan, which
+    PostgreSQL keeps from when the table was small (without autovacuum nothing replaces it;
+    one was seen reading every order of the channel). Without a key it waits for the order's
+    other writes (`Database.write`)."""
+    insert = f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+    if row["idempotency_key"] is None:
+        await db().write(insert, *row.values())
+        return
+    rows = await db().fetch(
+        f"{insert} ON CONFLICT (tenant_id, channel_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+        "DO UPDATE SET idempotency_key = excluded.idempotency_key RETURNING id",
+        *row.values(),
+    )
+    if rows[0]["id"] != row["id"]:
+        raise AlreadyPlaced(str(rows[0]["id"]))
+
+
+class Placed(msgspec.Struct, frozen=True):
+    """An order as placing wrote it: its row and its fulfilment orders' rows, oldest first. The
+    answer to the POST is made from them, not from a read of what was just written."""
+
+    order: dict[str, Any]
+    shares: list[dict[str, Any]]
+
+
+async def _open(
+    row: dict[str, Any], specs: Sequence[ShareSpec], deadline_minutes: int, now: datetime, *, inserted: bool = False
+) -> Placed:
+    """Write the order (unless `inserted` already), open its fulfilment orders, announce it (in
+    the caller's transaction)."""
+    if not inserted:
+        await _insert(row)
+    shares = await fulfilment.open_fulfilment(row["tenant_id"], row, specs, deadline_minutes, now)
+    for share in shares:
         await journal.record(share, "sale", at=now)  # statements (issue 14)
     await emit(
         row["tenant_id"],
@@ -309,6 +369,7 @@ async def _open(row: dict[str, Any], specs: Sequence[ShareSpec], deadline_minute
         {"id": row["id"], "status": "pending", "total": _money(row["total_amount"], row["currency"])},
         channel_id=row["channel_id"],
     )
+    return Placed(order=row, shares=shares)
 
 
 async def settle(tenant_id: str, order_id: str) -> str:
@@ -383,12 +444,21 @@ async def place_direct(
     currency: str,
     policy: routing.Policy,
     idempotency_key: str | None,
-) -> str:
-    """An order without a quote: plan, take from `available`, open, announce; the order's id."""
+) -> Placed:
+    """An order without a quote: plan, take from `available`, open, announce."""
     tenant_id = principal.tenant_id
     for _ in range(ATTEMPTS):
         routed = await plan_order(
-            tenant_id, channel_id, lines, destination, mode, body.pickup_point_id, policy, prices, currency
+            tenant_id,
+            channel_id,
+            lines,
+            destination,
+            mode,
+            body.pickup_point_id,
+            policy,
+            prices,
+            currency,
+            idempotency_key=idempotency_key,
         )
         order_id = new_id("ord")
         now = utcnow()
@@ -411,9 +481,11 @@ async def place_direct(
         )
         try:
             async with db().transaction():
+                keyed = idempotency_key is not None
+                if keyed:  # before the take: a key that placed an order before takes nothing
+                    await _insert(row)
                 await inventory.take_committed(tenant_id, takes_of(routed.specs), principal.key_id)
-                await _open(row, routed.specs, policy.acceptance_deadline_minutes, now)
-            return order_id
+                return await _open(row, routed.specs, policy.acceptance_deadline_minutes, now, inserted=keyed)
         except LostRace:
             STOCK_RACES_LOST.labels("order").inc()
             continue
@@ -447,9 +519,9 @@ async def place_from_quote(
     held: Held,
     quote: dict[str, Any],
     policy: routing.Policy,
-) -> str:
+) -> Placed:
     """An order from an open quote (checked by the caller): claim the quote, turn its held
-    stock into committed stock, open, announce; the order's id."""
+    stock into committed stock, open, announce."""
     tenant_id = principal.tenant_id
     now = utcnow()
     specs = msgspec.convert(_decoded(quote["shipments"]), list[ShareSpec])
@@ -505,8 +577,7 @@ async def place_from_quote(
                 slug=f"{held.kind}-expired",
                 errors=[FieldError(field=held.field, message=f"{held.kind} expired")],
             )
-        await _open(row, specs, policy.acceptance_deadline_minutes, now)
-    return order_id
+        return await _open(row, specs, policy.acceptance_deadline_minutes, now)
 
 
 # -- re-routing ---------------------------------------------------------------------------------------

@@ -352,17 +352,12 @@ async def release_quote(principal: Principal, quote_id: str) -> QuoteOut:
 
 
 async def _existing(principal: Principal, channel_id: str, idempotency_key: str | None) -> OrderOut | None:
-    """The order a retried request already made (a crash between the order's commit and the
-    idempotency record's would otherwise let the retry place a second order)."""
+    """The order a retried request already made (its idempotency record purged, or the key
+    used by another principal for the same channel, or a caller without the HTTP layer)."""
     if idempotency_key is None:
         return None
-    rows = await db().fetch(
-        "SELECT id FROM orders WHERE tenant_id = ? AND channel_id = ? AND idempotency_key = ?",
-        principal.tenant_id,
-        channel_id,
-        idempotency_key,
-    )
-    return await get(principal, rows[0]["id"]) if rows else None
+    order_id = await dispatch.order_with_key(principal.tenant_id, channel_id, idempotency_key)
+    return await get(principal, order_id) if order_id else None
 
 
 ORDERS_PLACED = metrics.counter("orders_placed_total", "Orders placed, from a quote, a cart or direct", ["source"])
@@ -373,9 +368,16 @@ async def place(principal: Principal, body: OrderCreate, idempotency_key: str | 
     """Place an order (counted in the metrics: placed by source, refused by reason)."""
     try:
         channel_id = await _acting_channel(principal, body.channel_id)
-        if (done := await _existing(principal, channel_id, idempotency_key)) is not None:
-            return done
-        placed = await _place(principal, channel_id, body, idempotency_key)
+        # a key that placed an order before gets that order: found when the order row is
+        # written (the unique index answers, AlreadyPlaced), or when this body would be refused
+        try:
+            placed = await _place(principal, channel_id, body, idempotency_key)
+        except dispatch.AlreadyPlaced as already:
+            return await get(principal, already.order_id)
+        except ProblemError:
+            if (done := await _existing(principal, channel_id, idempotency_key)) is not None:
+                return done
+            raise
     except ProblemError as refused:
         ORDERS_REFUSED.labels(refused.slug).inc()
         raise
@@ -394,7 +396,7 @@ async def _place(principal: Principal, channel_id: str, body: OrderCreate, idemp
         if body.client_secret is None:
             raise _unusable("client_secret", "required with cart_id: the secret the cart was created with")
         quote_id = await carts.redeem(principal, channel_id, body.cart_id, body.client_secret)
-        order_id = await _from_quote(
+        placed = await _from_quote(
             principal, channel_id, body, idempotency_key, dispatch.Held("cart", body.cart_id, quote_id)
         )
     elif body.client_secret is not None:
@@ -405,19 +407,20 @@ async def _place(principal: Principal, channel_id: str, body: OrderCreate, idemp
                 raise _unusable(
                     name, "an order from a quote takes its lines and destination from the quote: leave it out"
                 )
-        order_id = await _from_quote(
+        placed = await _from_quote(
             principal, channel_id, body, idempotency_key, dispatch.Held("quote", body.quote_id, body.quote_id)
         )
     else:
         if body.lines is None:
             raise _unusable("lines", "required: the lines to order (or a quote_id)")
-        order_id = await _direct(principal, channel_id, body, body.lines, idempotency_key)
-    return await get(principal, order_id)
+        placed = await _direct(principal, channel_id, body, body.lines, idempotency_key)
+    # the rows as written are what a read would find now: no read-back (GET shows the same)
+    return order_out(placed.order, placed.shares, principal.type)
 
 
 async def _direct(
     principal: Principal, channel_id: str, body: OrderCreate, lines: Sequence[LineIn], idempotency_key: str | None
-) -> str:
+) -> dispatch.Placed:
     tenant_id = principal.tenant_id
     mode = _mode(body.mode, body.pickup_point_id)
     destination = await where(tenant_id, body.destination, mode, body.pickup_point_id)
@@ -430,7 +433,7 @@ async def _direct(
 
 async def _from_quote(
     principal: Principal, channel_id: str, body: OrderCreate, idempotency_key: str | None, held: dispatch.Held
-) -> str:
+) -> dispatch.Placed:
     tenant_id = principal.tenant_id
     try:
         quote = await _quote_row(principal, held.quote_id)

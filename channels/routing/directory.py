@@ -76,10 +76,12 @@ async def current_revision(tenant_id: str) -> int:
     return int(rows[0]["revision"]) if rows else 0
 
 
-async def index_for(tenant_id: str) -> LocationIndex:
+async def index_for(tenant_id: str, revision: int | None = None) -> LocationIndex:
     """The tenant's index of active locations, as of at least the revision committed when
-    the call began."""
-    revision = await current_revision(tenant_id)
+    the call began, or as of at least `revision` when the caller read it moments before (with
+    the routing policy, `services.policy_of`: one round trip for both)."""
+    if revision is None:
+        revision = await current_revision(tenant_id)
     entry = _cache.get(tenant_id)
     if entry is not None and entry[1] >= revision:
         return entry[0]

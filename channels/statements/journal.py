@@ -58,4 +58,4 @@ async def record(share: Mapping[str, Any], kind: str, *, reverse: bool = False, 
             json_value(share["lines"]), int(share["delivery_fee_amount"]), -1 if reverse else 1
         )
     ]
-    await db().execute_many(_INSERT, rows)
+    await db().write_many(_INSERT, rows)  # queued with the change's other writes (Database.write)

@@ -49,7 +49,8 @@ async def emit(
 ) -> str:
     database = db()
     event_id = new_id("evt")
-    await database.fetch(
+    # queued with the change's other writes (Database.write): one round trip on PostgreSQL
+    await database.write(
         "INSERT INTO events (id, tenant_id, position, type, supplier_id, channel_id, data, created_at) "
         f"VALUES (?, ?, {database.event_position_sql}, ?, ?, ?, ?, ?)",
         event_id,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
-from litestar.types import Message, Scope
+from litestar.types import HTTPResponseStartEvent, Scope
 
 
-async def complete_allow_header(message: Message, scope: Scope) -> None:
-    """`before_send` hook: rewrite `Allow` from the methods actually routed for the path."""
-    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+def complete_allow_header(message: HTTPResponseStartEvent, scope: Scope) -> None:
+    """Rewrite `Allow` of an OPTIONS answer's start message from the methods actually routed for
+    the path (called by the `before_send` hook `gateway.http.pipeline.stamp_answer`)."""
+    if scope.get("method") != "OPTIONS":
         return
     headers = MutableScopeHeaders.from_message(message)
     template = scope.get("path_template")

@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from litestar.types import Message, Scope
+from litestar.types import HTTPResponseStartEvent, Scope
 
 from gateway import metrics
 
@@ -34,16 +34,27 @@ def request_id_of(scope: Scope) -> str:
     state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     rid = state.get("request_id")
     if rid is None:
-        rid = None
+        presented = None
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                rid = candidate if _VALID_ID.match(candidate) else None
+                presented = value
                 break
-        rid = rid or _next_request_id()
-        state["request_id"] = rid
-        state["started"] = time.perf_counter()
+        rid = bind_request_id(scope, presented)
     return str(rid)
+
+
+def bind_request_id(scope: Scope, presented: bytes | None) -> str:
+    """Give the request its id (the `X-Request-Id` it presented, when sane) and its start time,
+    for a caller that has already found the header (`gateway.http.pipeline` scans them once)."""
+    rid = None
+    if presented is not None:
+        candidate = presented.decode("latin-1")
+        rid = candidate if _VALID_ID.match(candidate) else None
+    rid = rid or _next_request_id()
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state["request_id"] = rid
+    state["started"] = time.perf_counter()
+    return rid
 
 
 _ID_PREFIX = f"req_{secrets.token_hex(6)}"
@@ -56,14 +67,20 @@ def _next_request_id() -> str:
     return f"{_ID_PREFIX}{next(_counter):012x}"
 
 
-async def stamp_response(message: Message, scope: Scope) -> None:
-    """`before_send` hook: runs for every response, errors raised by middleware included."""
-    if message["type"] != "http.response.start":
-        return
-    rid = request_id_of(scope)
-    # appended raw: no handler sets it, so there is nothing to replace (and no header scan)
-    message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode())]
-    started = scope.get("state", {}).get("started")  # type: ignore[union-attr]
+#: the scope-state key of raw headers every answer to the request carries (the rate limit's),
+#: errors included: `stamp_response` appends them with the request id
+ANSWER_HEADERS = "answer_headers"
+
+
+def stamp_response(message: HTTPResponseStartEvent, scope: Scope) -> None:
+    """Stamp a response's start message (`gateway.http.pipeline.stamp_answer`, a `before_send`
+    hook: every response, errors raised by middleware included): request id, the answer headers
+    the pipeline left in the scope state, metrics, access log."""
+    state = scope["state"]  # type: ignore[typeddict-item]
+    rid = state.get("request_id") or request_id_of(scope)  # none yet when routing failed
+    # appended raw: no handler sets them, so there is nothing to replace (and no header scan)
+    message["headers"] = [*message.get("headers", ()), *state.get(ANSWER_HEADERS, ()), (b"x-request-id", rid.encode())]
+    started = state.get("started")
     elapsed = time.perf_counter() - started if started else 0.0
     # by route template (never the raw path: ids would make a series per object)
     metrics.observe_request(

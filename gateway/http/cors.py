@@ -28,7 +28,7 @@ from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
-from litestar.types import Message, Scope
+from litestar.types import HTTPResponseStartEvent, Scope
 
 #: an allowed origin as a key names it: scheme, host and optional port, lower case, no path;
 #: or one of the two development wildcards (honoured only while the setting allows them)
@@ -97,24 +97,32 @@ def request_origin(scope: Scope) -> str | None:
     return None
 
 
+#: the key, in a handler's `opt`, of the storefront methods of its path (`mark_storefront_paths`)
+STOREFRONT_METHODS_OPT = "storefront_methods"
+_NONE: frozenset[str] = frozenset()
+
+
+def mark_storefront_paths(routes: Iterable[Any]) -> None:
+    """Give every handler of a path that a publishable key may call (a handler marked
+    `opt={"publishable": True}`) the methods of that path it may call, in its `opt`: the answer of
+    `storefront_methods`, read per response. Called once by the app factory, on `app.routes`."""
+    found: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if handler.opt.get("publishable"):
+                    found.setdefault(route.path_format, set()).update(handler.http_methods)
+    for route in routes:
+        if isinstance(route, HTTPRoute) and route.path_format in found:
+            for handler in route.route_handlers:  # the path's OPTIONS handler included
+                handler.opt[STOREFRONT_METHODS_OPT] = frozenset(found[route.path_format])
+
+
 def storefront_methods(scope: Scope) -> frozenset[str]:
     """The methods of the matched path whose handlers a publishable key may call (empty when
-    the path is no storefront path). Read from the handlers' `opt`, once per app."""
-    app = scope.get("app")
-    template = scope.get("path_template")
-    if app is None or template is None:
-        return frozenset()
-    table: dict[str, frozenset[str]] | None = app.state.get("storefront_methods")
-    if table is None:
-        found: dict[str, set[str]] = {}
-        for route in app.routes:
-            if isinstance(route, HTTPRoute):
-                for handler in route.route_handlers:
-                    if handler.opt.get("publishable"):
-                        found.setdefault(route.path_format, set()).update(handler.http_methods)
-        table = {path: frozenset(methods) for path, methods in found.items()}
-        app.state["storefront_methods"] = table
-    return table.get(template, frozenset())
+    the path is no storefront path, or nothing was matched)."""
+    handler = scope.get("route_handler")
+    return _NONE if handler is None else handler.opt.get(STOREFRONT_METHODS_OPT, _NONE)  # type: ignore[no-any-return]
 
 
 def preflight_acceptable(methods: frozenset[str], requested_method: str, requested_headers: str | None) -> bool:
@@ -122,15 +130,12 @@ def preflight_acceptable(methods: frozenset[str], requested_method: str, request
     return requested_method.upper() in methods and wanted <= set(ALLOWED_HEADERS)
 
 
-async def cors_headers(message: Message, scope: Scope) -> None:
-    """`before_send` hook: the CORS answer of a storefront operation (see the module's text).
-    A hook, not a middleware, so that errors raised by middleware (authentication, rate
-    limits) get the same treatment as the handlers' answers."""
-    if message["type"] != "http.response.start":
-        return
-    methods = storefront_methods(scope)
-    if not methods:
-        return
+async def cors_headers(message: HTTPResponseStartEvent, scope: Scope, methods: frozenset[str]) -> None:
+    """The CORS answer of a storefront operation (see the module's text), on the start message
+    of a response for a path whose `storefront_methods` are `methods`. Called by the
+    `before_send` hook (`gateway.http.pipeline.stamp_answer`), not by a middleware, so that
+    errors raised by middleware (authentication, rate limits) get the same treatment as the
+    handlers' answers."""
     headers = MutableScopeHeaders.from_message(message)
     headers["Vary"] = "Origin"
     origin = _header(scope, b"origin")

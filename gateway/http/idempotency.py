@@ -57,8 +57,9 @@ class IdempotencyRecord(Table, tablename="idempotency_keys"):
     id = Varchar(length=64, primary_key=True)
     tenant_id = Varchar(length=40)
     fingerprint = Varchar(length=64)
-    #: always `completed`: a record is written only with its answer (the columns below this one
-    #: and `locked_until_ms` remain from in-flight claims, which advisory locks replaced)
+    #: `completed` once committed: a record commits only with its answer (`claimed` is how the
+    #: answering transaction holds it meanwhile; `locked_until_ms` remains from in-flight claims
+    #: that advisory locks replaced)
     status = Varchar(length=16)
     locked_until_ms = BigInt()
     #: host:pid of the process that answered
@@ -74,6 +75,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _in_use() -> ProblemError:
+    return ProblemError(
+        409, "A request with this Idempotency-Key is still in progress; retry later", slug="idempotency-key-in-use"
+    )
 
 
 class _Discard(Exception):
@@ -99,12 +106,6 @@ class IdempotencyMiddleware:
         ).hexdigest()
         record_id = hashlib.sha256(f"{user.tenant_id}\n{user.type}\n{user.owner_id}\n{key}".encode()).hexdigest()
 
-        # the common retry: answered already, replayed without a transaction
-        stored = await self._stored(record_id, fingerprint)
-        if stored is not None:
-            await self._replay(stored, send)
-            return
-
         replayed = False
 
         async def replay_body() -> Any:
@@ -124,22 +125,37 @@ class IdempotencyMiddleware:
             messages.append(message)  # held until the transaction has committed
 
         database = db()
+        stored = None
         try:
             async with database.transaction():
-                # in flight elsewhere: a live transaction holds the key (PostgreSQL; on SQLite
-                # this transaction holds the only write lock, so the other one has finished)
-                if not await database.try_transaction_lock(f"idempotency:{record_id}"):
-                    raise ProblemError(
-                        409,
-                        "A request with this Idempotency-Key is still in progress; retry later",
-                        slug="idempotency-key-in-use",
-                    )
-                stored = await self._stored(record_id, fingerprint)  # finished while we waited
-                if stored is None:
+                # the key's record is claimed first, under the key's lock: in flight elsewhere
+                # when a live transaction holds the lock (PostgreSQL; on SQLite this transaction
+                # holds the only write lock, so the other one has finished); answered before
+                # when the record is there. One statement on PostgreSQL, none of them a lookup
+                # whose cached plan could go stale as the table grows (Database.claim).
+                claimed = await database.claim(
+                    f"idempotency:{record_id}",
+                    "idempotency_keys",
+                    {
+                        "id": record_id,
+                        "tenant_id": user.tenant_id,
+                        "fingerprint": fingerprint,
+                        "status": "claimed",
+                        "locked_until_ms": 0,
+                        "claimed_by": process_id(),
+                        "created_at": utcnow(),
+                    },
+                    "id",
+                )
+                if claimed is None:
+                    raise _in_use()
+                if claimed:
                     await self.app(scope, replay_body, capture)  # type: ignore[arg-type]
                     if status >= 500:
                         raise _Discard
                     await self._complete(record_id, user.tenant_id, fingerprint, messages)
+                else:
+                    stored = await self._stored(record_id, fingerprint)
         except _Discard:
             pass
         if stored is not None:
@@ -164,32 +180,35 @@ class IdempotencyMiddleware:
                 break
         return b"".join(parts)
 
-    async def _stored(self, record_id: str, fingerprint: str) -> dict[str, Any] | None:
-        """The kept answer to this key, or None; 422 when the key came with another request."""
+    async def _stored(self, record_id: str, fingerprint: str) -> dict[str, Any]:
+        """The kept answer to this key; 422 when the key came with another request."""
         rows = await db().fetch(
-            "SELECT fingerprint, response_status, response_headers, response_body FROM idempotency_keys "
-            "WHERE id = ? AND status = 'completed'",
+            "SELECT fingerprint, status, response_status, response_headers, response_body FROM idempotency_keys "
+            "WHERE id = ?",
             record_id,
         )
-        if not rows:
-            return None
         if rows[0]["fingerprint"] != fingerprint:
             raise ProblemError(
                 422,
                 "This Idempotency-Key was already used with a different request; use a new key for a new request",
                 slug="idempotency-key-reused",
             )
+        if rows[0]["status"] != "completed":  # a claim is never committed without its answer
+            raise _in_use()
         return rows[0]
 
     async def _complete(self, record_id: str, tenant_id: str, fingerprint: str, messages: list[Message]) -> None:
-        """Keep the answer, in the transaction of the handler's writes."""
+        """Keep the answer on the claimed record, in the transaction of the handler's writes
+        (an upsert: the unique index finds the record, no plan does)."""
         start = next(m for m in messages if m["type"] == "http.response.start")
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() in _KEPT_HEADERS]
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-        await db().fetch(
+        await db().write(  # sent with the COMMIT's flush, with the handler's last writes
             "INSERT INTO idempotency_keys (id, tenant_id, fingerprint, status, locked_until_ms, claimed_by, "
             "response_status, response_headers, response_body, created_at) "
-            "VALUES (?, ?, ?, 'completed', 0, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, 'completed', 0, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET status = excluded.status, response_status = excluded.response_status, "
+            "response_headers = excluded.response_headers, response_body = excluded.response_body",
             record_id,
             tenant_id,
             fingerprint,

@@ -294,7 +294,10 @@ class CredentialLimit:
 
     async def check(self, key_id: str) -> list[tuple[bytes, bytes]]:
         """Count the request; the `RateLimit` headers of its answer, or 429 over the limit."""
-        count, reset = await hit(self.store, key_id, self.window)
+        now = int(time.time())  # `hit`, inlined: this runs on every authenticated request
+        start = now // self.window * self.window
+        count, _ = await self.store.incr(f"{key_id}:{start}", self.window)
+        reset = start + self.window - now
         if count > self.limit:
             REFUSALS.labels("credential").inc()
             raise ProblemError(

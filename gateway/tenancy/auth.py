@@ -14,7 +14,7 @@ from gateway.oauth import scopes
 from gateway.oauth import tokens as access_tokens
 from gateway.oauth.config import issuer_of
 from gateway.oauth.tokens import looks_like_jwt
-from gateway.tenancy.credentials import looks_like_key, principal_for
+from gateway.tenancy.credentials import cached_principal, looks_like_key, principal_for
 from gateway.tenancy.principal import Principal
 
 #: paths served without a credential (and handlers with `opt={"exclude_from_auth": True}`,
@@ -27,15 +27,26 @@ def _unauthenticated(detail: str, invalid: bool = False) -> ProblemError:
     return ProblemError(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-async def authenticate(scope: Scope, authorization: str | None) -> Principal:
-    """The principal of a request's `Authorization` header (called by `gateway.http.pipeline`
-    for every request that is not public), or a 401/403 problem."""
+def _bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise _unauthenticated("Missing credentials: send `Authorization: Bearer <key>`")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("Malformed Authorization header: expected `Bearer <key>`")
-    token = token.strip()
+    return token.strip()
+
+
+def authenticate_cached(scope: Scope, authorization: str | None) -> Principal | None:
+    """`authenticate` for a key whose principal is in this process's fresh cache (most requests),
+    without an await; None when `authenticate` must run. Raises the same problems it would."""
+    principal = cached_principal(_bearer_token(authorization))
+    return None if principal is None else _reaches(scope, principal)
+
+
+async def authenticate(scope: Scope, authorization: str | None) -> Principal:
+    """The principal of a request's `Authorization` header (called by `gateway.http.pipeline`
+    for every request that is not public, after `authenticate_cached`), or a 401/403 problem."""
+    token = _bearer_token(authorization)
     if looks_like_key(token):
         principal = await principal_for(token)
     elif looks_like_jwt(token):  # an OAuth access token (gateway.oauth.tokens): verified locally, no query
@@ -44,6 +55,11 @@ async def authenticate(scope: Scope, authorization: str | None) -> Principal:
         principal = None
     if principal is None:
         raise _unauthenticated("Invalid, expired, revoked or inactive credential", invalid=True)
+    return _reaches(scope, principal)
+
+
+def _reaches(scope: Scope, principal: Principal) -> Principal:
+    """A known principal, if it may call this operation from here (403 otherwise)."""
     if principal.key_kind == "publishable":
         _publishable_reaches(scope.get("route_handler"))
         _from_allowed_origin(scope, principal)

@@ -143,11 +143,12 @@ async def open_fulfilment(
             "shipped_at": None,
             "finished_at": None,
         }
-        await db().fetch(
+        # queued with the order's other writes (Database.write): one round trip on PostgreSQL
+        await db().write(
             f"INSERT INTO fulfilment_orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", *row.values()
         )
-        if spec.load_day is not None:
-            await db().fetch(
+        if spec.load_day is not None:  # one per share, and an order's shares are at distinct locations
+            await db().write(
                 "INSERT INTO location_loads (id, tenant_id, location_id, day, orders) VALUES (?, ?, ?, ?, 1) "
                 "ON CONFLICT (id) DO UPDATE SET orders = location_loads.orders + 1",
                 f"{spec.location_id}:{spec.load_day}",

@@ -518,18 +518,24 @@ def _merged(takes: Iterable[Take]) -> list[Take]:
 
 #: PostgreSQL: lock the levels in (location_id, sku) order, take from `available` where it
 #: suffices (the UPDATE re-checks the condition on the locked row's latest version), write
-#: the movements, and, for quotes, the reservations: one statement, one round trip
+#: the movements, and, for quotes, the reservations: one statement, one round trip. All or
+#: nothing: the takes happen only when every wanted level is there and has the units (as the
+#: lock read them: the latest versions), so a short take writes nothing and needs no savepoint
+#: of its own (the caller's transaction, whose retry must drop the locks, has one). The arrays are read through a subquery so that the plan does not depend on their
+#: lengths: PostgreSQL then keeps one generic plan instead of planning the statement each time.
 _PG_TAKE = """
 WITH wanted AS (
-    SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[])
-        AS w(location_id, sku, qty, movement_id, reservation_id)
+    SELECT * FROM unnest((SELECT ?::text[]), (SELECT ?::text[]), (SELECT ?::bigint[]), (SELECT ?::text[]),
+        (SELECT ?::text[])) AS w(location_id, sku, qty, movement_id, reservation_id)
 ), locked AS (
-    SELECT l.id, w.qty, w.movement_id, w.reservation_id FROM inventory_levels l
+    SELECT l.id, w.qty, w.movement_id, w.reservation_id,
+        l.on_hand - l.reserved - l.committed - l.safety_stock >= w.qty AS enough FROM inventory_levels l
     JOIN wanted w ON l.location_id = w.location_id AND l.sku = w.sku
     WHERE l.tenant_id = ? ORDER BY l.location_id, l.sku FOR UPDATE OF l
 ), taken AS (
     UPDATE inventory_levels l SET {column} = l.{column} + k.qty, updated_at = ?::timestamptz
     FROM locked k WHERE l.id = k.id AND l.on_hand - l.reserved - l.committed - l.safety_stock >= k.qty
+        AND (SELECT count(*) FROM locked WHERE enough) = (SELECT count(*) FROM wanted)
     RETURNING l.tenant_id, l.supplier_id, l.location_id, l.sku, k.qty, k.movement_id, k.reservation_id
 ), moved AS (
     INSERT INTO inventory_movements (id, tenant_id, supplier_id, location_id, sku, delta_on_hand,
@@ -568,10 +574,26 @@ async def _pg_take(
         now,
         *tail,
     )
-    if len(rows) < len(wanted):  # the statement rolls back with the caller's transaction
-        short = {(location_id, sku) for location_id, sku, _ in wanted} - {(r["location_id"], r["sku"]) for r in rows}
-        raise LostRace(*min(short))
+    if len(rows) < len(wanted):  # nothing was written (all or nothing), or the lists disagree
+        if rows:
+            raise RuntimeError(f"a take of {len(wanted)} levels took {len(rows)}: all or nothing failed")
+        await _raise_short(tenant_id, wanted)
     return {(row["location_id"], row["sku"]): row["reservation_id"] for row in rows}
+
+
+async def _raise_short(tenant_id: str, wanted: list[Take]) -> None:
+    """LostRace naming the first level (in lock order) that lacks the units or is missing."""
+    source, matches = db().pairs_sql("inventory_levels", "location_id", "sku", len(wanted))
+    rows = await db().fetch(
+        f"SELECT inventory_levels.location_id, inventory_levels.sku, inventory_levels.on_hand - "
+        "inventory_levels.reserved - inventory_levels.committed - inventory_levels.safety_stock AS available "
+        f"FROM {source} WHERE {matches} AND inventory_levels.tenant_id = ?",
+        *[value for location_id, sku, _ in wanted for value in (location_id, sku)],
+        tenant_id,
+    )
+    available = {(row["location_id"], row["sku"]): row["available"] for row in rows}
+    short = [(location_id, sku) for location_id, sku, qty in wanted if available.get((location_id, sku), -1) < qty]
+    raise LostRace(*(short[0] if short else wanted[0][:2]))
 
 
 async def take_committed(
@@ -580,12 +602,13 @@ async def take_committed(
     """An order without a quote: take every (location, sku, qty) straight from `available`
     into `committed`, all or nothing. The levels are locked in (location_id, sku) order here,
     so callers never sort; LostRace (and nothing written) when a level has fewer than asked.
-    On PostgreSQL the takes and their movements are one statement."""
+    On PostgreSQL the takes and their movements are one statement (atomic by itself: no
+    savepoint around it)."""
     wanted = _merged(takes)
-    async with db().transaction():
-        if db().dialect == "postgres":
-            await _pg_take(_PG_COMMIT_SQL, tenant_id, wanted, "committed", actor, reference)
-            return
+    if db().dialect == "postgres":
+        await _pg_take(_PG_COMMIT_SQL, tenant_id, wanted, "committed", actor, reference)
+        return
+    async with db().transaction():  # a short level rolls back the ones taken before it
         for location_id, sku, qty in wanted:
             taken = await _take(
                 tenant_id, location_id, sku, qty, Delta(committed=qty, reason="committed"), actor, reference
@@ -602,13 +625,11 @@ async def reserve_all(
     On PostgreSQL the takes, movements and reservations are one statement."""
     wanted = _merged(takes)
     held: dict[tuple[str, str], str] = {}
+    if db().dialect == "postgres":
+        now = utcnow()
+        found = await _pg_take(_PG_RESERVE_SQL, tenant_id, wanted, "reserved", actor, None, reference, now + ttl, now)
+        return {key: str(reservation_id) for key, reservation_id in found.items()}
     async with db().transaction():
-        if db().dialect == "postgres":
-            now = utcnow()
-            found = await _pg_take(
-                _PG_RESERVE_SQL, tenant_id, wanted, "reserved", actor, None, reference, now + ttl, now
-            )
-            return {key: str(reservation_id) for key, reservation_id in found.items()}
         for location_id, sku, qty in wanted:
             reservation = await reserve(tenant_id, location_id, sku, qty, ttl, actor, reference)
             if reservation is None:
