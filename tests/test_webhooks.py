@@ -540,7 +540,9 @@ async def test_an_order_reaches_its_channel_and_a_fulfilment_order_its_supplier_
             r.json()["type"] for r in hooks[name].accepted() if r.json()["data"].get("id") in (order["id"], share["id"])
         }
 
-    await eventually(lambda: {"order.created", "fulfilment_order.accepted"} <= types("channel"))
+    await eventually(
+        lambda: {"order.created", "fulfilment_order.created", "fulfilment_order.accepted"} <= types("channel")
+    )
     await eventually(lambda: {"fulfilment_order.created", "fulfilment_order.accepted"} <= types("x"))
     await eventually(
         lambda: {"order.created", "fulfilment_order.created", "fulfilment_order.accepted"} <= types("operator")

@@ -161,6 +161,7 @@ async def open_fulfilment(
             "fulfilment_order.created",
             {"id": ident, "order_id": order["id"], "location_id": spec.location_id, "status": "pending"},
             supplier_id=spec.supplier_id,
+            channel_id=order["channel_id"],  # the channel follows its order's shares from their start
         )
         opened.append(row)
     return opened
