@@ -98,6 +98,11 @@ class Receiver:
         with self._lock:
             return [r for r in self.requests if 200 <= r.status < 300]
 
+    def answering(self, ident: str) -> bool:
+        """A request with this webhook-id has arrived and is not answered yet."""
+        with self._lock:
+            return bool(self._in_flight.get(ident))
+
     def accepted_ids(self) -> set[str]:
         return {r.id for r in self.accepted()}
 

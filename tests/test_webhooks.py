@@ -207,6 +207,29 @@ async def _all_dead(tenant: Any, endpoint_id: str, count: int) -> list[dict[str,
     return rows if len(rows) == count and all(d["status"] == "dead" for d in rows) else None
 
 
+async def test_a_redelivery_asked_for_during_the_attempt_is_sent_after_it(tenant: Any, receiver: Any) -> None:
+    """The receiver has the event and is still answering when the operator redelivers it: the
+    attempt in flight keeps the delivery (never two at once), and once it is recorded the event
+    goes again; the attempt's success does not swallow the redelivery."""
+    hooks = receiver(delay=0.5)
+    created = await endpoint(tenant, hooks.url, ["supplier.created"])
+    await tenant.supplier("Asked twice")
+    first = (await eventually(lambda: hooks.requests))[0]
+    assert hooks.answering(first.id)
+    response = await tenant.call("POST", f"/v1/events/{first.id}/redeliver")
+    assert response.status_code == 202, response.text
+    [queued] = response.json()["deliveries"]
+    assert queued["status"] == "pending"
+    await eventually(lambda: len(hooks.accepted()) == 2)
+    assert hooks.accepted()[1].id == first.id and hooks.overlaps == []
+
+    async def done() -> Any:
+        rows = await deliveries(tenant, created["id"])
+        return rows if rows[0]["status"] == "succeeded" and rows[0]["attempts"] == 2 else None
+
+    await eventually(done)
+
+
 async def test_redeliver_one_event_sends_it_again_with_the_same_webhook_id(tenant: Any, receiver: Any) -> None:
     hooks = receiver()
     created = await endpoint(tenant, hooks.url, ["supplier.created"])

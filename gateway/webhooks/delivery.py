@@ -143,9 +143,12 @@ async def claim(
         if not chosen:
             return []
         await database.fetch(
-            f"UPDATE webhook_deliveries SET claim = ?, next_attempt_at = ? WHERE id IN ({', '.join('?' for _ in chosen)})",
+            # this claim's attempt is the one a redelivery asked for: nothing is owed after it
+            f"UPDATE webhook_deliveries SET claim = ?, next_attempt_at = ?, requeued = ? "
+            f"WHERE id IN ({', '.join('?' for _ in chosen)})",
             token,
             now + timedelta(seconds=config.lease),
+            False,
             *chosen,
         )
     rows = await database.fetch(
@@ -229,22 +232,30 @@ async def record(results: Sequence[Result], config: WebhookConfig) -> None:
                 for r in sent
             ],
         )
+        # a delivery redelivered while this attempt ran (`requeued`) is due again now, from the
+        # start of its schedule, whatever this attempt's outcome
         await database.execute_many(
-            "UPDATE webhook_deliveries SET status = ?, attempts = attempts + ?, failures = ?, "
-            "next_attempt_at = COALESCE(?, next_attempt_at), claim = NULL, last_attempt_at = COALESCE(?, last_attempt_at), "
-            "last_status_code = COALESCE(?, last_status_code), last_error = ?, updated_at = ?, finished_at = ? "
-            "WHERE id = ? AND claim = ?",
+            "UPDATE webhook_deliveries SET attempts = attempts + ?, claim = NULL, "
+            "status = CASE WHEN requeued THEN 'pending' ELSE ? END, "
+            "failures = CASE WHEN requeued THEN 0 ELSE ? END, "
+            "next_attempt_at = CASE WHEN requeued THEN ? ELSE COALESCE(?, next_attempt_at) END, "
+            # (a claimed delivery is pending, its finished_at NULL: COALESCE only types the parameter)
+            "finished_at = CASE WHEN requeued THEN NULL ELSE COALESCE(?, finished_at) END, requeued = ?, "
+            "last_attempt_at = COALESCE(?, last_attempt_at), last_status_code = COALESCE(?, last_status_code), "
+            "last_error = ?, updated_at = ? WHERE id = ? AND claim = ?",
             [
                 (
-                    r.decision.status,
                     1 if r.job.endpoint_enabled else 0,
+                    r.decision.status,
                     r.decision.failures,
+                    now,
                     r.decision.next_attempt_at,
+                    None if r.decision.status == "pending" else now,
+                    False,
                     r.at if r.job.endpoint_enabled else None,
                     r.answer.status_code,
                     r.answer.error,
                     now,
-                    None if r.decision.status == "pending" else now,
                     r.job.delivery_id,
                     r.job.claim,
                 )

@@ -1,6 +1,6 @@
 """Webhook endpoints, their deliveries and each attempt; the fan-out's place in the outbox."""
 
-from piccolo.columns import JSON, BigInt, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -47,6 +47,9 @@ class WebhookDelivery(Table, tablename="webhook_deliveries"):
     next_attempt_at = Timestamptz()
     #: the claim that holds it (a token per claim), None when no worker does
     claim = Varchar(length=40, null=True, default=None)
+    #: redelivered while a claim held it: when that attempt is recorded the delivery is due
+    #: again at once instead of finished (the claim keeps it: never two attempts at once)
+    requeued = Boolean(default=False)
     last_attempt_at = Timestamptz(null=True, default=None)
     last_status_code = Integer(null=True, default=None)
     last_error = Varchar(length=500, null=True, default=None)

@@ -384,9 +384,11 @@ async def redeliver_event(principal: Principal, event_id: str, endpoint_id: str 
                 "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, status, attempts, "
                 "failures, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?) "
                 "ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', failures = 0, finished_at = NULL, "
-                # a delivery being sent right now keeps its claim and lease: never two at once
+                # a delivery being sent right now keeps its claim and lease (never two at once) and
+                # is marked: recording that attempt makes it due again instead of finishing it
                 "next_attempt_at = CASE WHEN webhook_deliveries.claim IS NULL THEN excluded.next_attempt_at "
-                "ELSE webhook_deliveries.next_attempt_at END, updated_at = excluded.updated_at "
+                "ELSE webhook_deliveries.next_attempt_at END, "
+                "requeued = webhook_deliveries.claim IS NOT NULL, updated_at = excluded.updated_at "
                 f"RETURNING {DELIVERY_COLUMNS}",
                 new_id("whd"),
                 principal.tenant_id,
