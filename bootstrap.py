@@ -2,7 +2,7 @@
 """Set up and run the gateway, or its test-suite, from a fresh clone with nothing but Python.
 
     python3 bootstrap.py serve [gateway serve options]   # venv, install, migrate, demo data, serve
-    python3 bootstrap.py test [pytest options]           # venv, install, lint, types, tests on SQLite and PostgreSQL
+    python3 bootstrap.py test [pytest options]           # venv, install, lint, format, types, tests on SQLite and PostgreSQL
     python3 bootstrap.py lock                            # rewrite constraints.txt from the tested .venv
 
 The virtual environment lives in `.venv` and is reinstalled only when pyproject.toml or
@@ -64,7 +64,9 @@ def ensure_browser() -> None:
     if shutil.which("chromium") or shutil.which("chromium-browser"):
         return
     if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
-        print("chromium is missing and cannot be installed here (needs root and apt-get): the browser tests will not run")
+        print(
+            "chromium is missing and cannot be installed here (needs root and apt-get): the browser tests will not run"
+        )
         return
     apt = {"DEBIAN_FRONTEND": "noninteractive"}
     if sh("apt-get", "update", "-q", env=apt) != 0 or sh("apt-get", "install", "-y", "-q", "chromium", env=apt) != 0:
@@ -78,6 +80,7 @@ def test(args: list[str]) -> int:
     ensure_browser()
     steps: list[tuple[str, list[str | Path], dict[str, str]]] = [
         ("lint", [BIN / "ruff", "check", "."], {}),
+        ("format", [BIN / "ruff", "format", "--check", "."], {}),
         ("types", [BIN / "mypy", "gateway", "suppliers", "channels", "sdk"], {}),
         ("tests on SQLite", [BIN / "pytest", "-q", *args], {"GATEWAY_TEST_DATABASE": "sqlite"}),
         ("tests on PostgreSQL", [BIN / "pytest", "-q", *args], {"GATEWAY_TEST_DATABASE": "postgres"}),

@@ -158,7 +158,9 @@ def main() -> int:
                         flush=True,
                     )
             key_rps, jwt_rps = statistics.median(rates["secret key"]), statistics.median(rates["JWT"])
-            print(f"median: secret key {key_rps:.0f} req/s, JWT {jwt_rps:.0f} req/s, JWT ÷ key = {jwt_rps / key_rps:.2f}")
+            print(
+                f"median: secret key {key_rps:.0f} req/s, JWT {jwt_rps:.0f} req/s, JWT ÷ key = {jwt_rps / key_rps:.2f}"
+            )
         finally:
             os.killpg(server.pid, 15)
             server.wait(15)

@@ -244,7 +244,9 @@ async def _run(args: argparse.Namespace, url: str, world: dict[str, Any], pg: Po
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="postgresql://user@127.0.0.1:5432/NEWDB (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database-url", help="postgresql://user@127.0.0.1:5432/NEWDB (default: a temporary SQLite file)"
+    )
     parser.add_argument("--phases", type=int, default=4)
     parser.add_argument("--orders", type=int, default=1000, help="orders per phase")
     parser.add_argument("--connections", type=int, default=32)
@@ -271,6 +273,7 @@ def main() -> int:
         elif pg is not None:
             print(f"kept database {pg.name}")
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

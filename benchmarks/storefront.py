@@ -231,7 +231,9 @@ def _load_process(job: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(_load(job))
 
 
-def hit(port: int, key: str, points: list[tuple[float, float]], args: argparse.Namespace, seconds: float) -> dict[str, Any]:
+def hit(
+    port: int, key: str, points: list[tuple[float, float]], args: argparse.Namespace, seconds: float
+) -> dict[str, Any]:
     processes = max(1, min(args.client_processes, args.connections))
     shares = [args.connections // processes + (1 if i < args.connections % processes else 0) for i in range(processes)]
     jobs = [
@@ -319,7 +321,9 @@ def server_cpu(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run_city(name: str, url: str, key: str, points: list[tuple[float, float]], args: argparse.Namespace, workdir: Path) -> None:
+def run_city(
+    name: str, url: str, key: str, points: list[tuple[float, float]], args: argparse.Namespace, workdir: Path
+) -> None:
     if args.in_process:
         wait_for_quiet(args.max_other_cpu)
         machine0, wall0 = _machine_cpu(), time.perf_counter()
@@ -412,7 +416,12 @@ def main() -> int:
         if args.city in ("demo", "both"):
             run_city("demo city (Hangzhou)", *demo_world(workdir), args, workdir)
         if args.city in ("big", "both"):
-            run_city(f"{args.sites:,}-location tenant", *big_world(args.db_file, workdir, args.sites, args.seed), args, workdir)
+            run_city(
+                f"{args.sites:,}-location tenant",
+                *big_world(args.db_file, workdir, args.sites, args.seed),
+                args,
+                workdir,
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -260,9 +260,9 @@ def parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default="openapi/openapi.json", help="a path, or - for stdout")
     openapi.set_defaults(func=cmd_openapi)
 
-    keys = commands.add_parser("keys", help="keys that encrypt personal data, and that sign OAuth tokens").add_subparsers(
-        dest="keys_command", required=True
-    )
+    keys = commands.add_parser(
+        "keys", help="keys that encrypt personal data, and that sign OAuth tokens"
+    ).add_subparsers(dest="keys_command", required=True)
     generate = keys.add_parser("generate", help="print a new data key `id:base64url` for GATEWAY_DATA_KEYS")
     generate.add_argument("--index", action="store_true", help="print a GATEWAY_INDEX_KEY value instead")
     generate.set_defaults(func=cmd_keys_generate)

@@ -82,7 +82,12 @@ async def make_shop(tenant: Any, origins: list[str] | None = None) -> Shop:
     for supplier, skus in offers.items():
         for sku in skus:
             await city.offer(supplier, sku, wholesale=100)
-    for sku, title in ((SKU_TEA, "Longjing tea"), (SKU_BUN, "Steamed bun"), (SKU_BIKE_LIGHT, "Bike light"), (SKU_FAR, "Beijing duck")):
+    for sku, title in (
+        (SKU_TEA, "Longjing tea"),
+        (SKU_BUN, "Steamed bun"),
+        (SKU_BIKE_LIGHT, "Bike light"),
+        (SKU_FAR, "Beijing duck"),
+    ):
         await product(tenant, sku, title)
         await city.listing(sku, price=200)
     pk, pk_id = await publishable_key(tenant, city.channel["id"], origins or [ORIGIN])

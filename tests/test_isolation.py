@@ -421,7 +421,9 @@ def principals(demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     found = [(f"supplier {s['name']}", s["secret_key"], s["id"]) for s in demo["suppliers"]]
     found.append((f"channel {demo['channel']['name']}", demo["channel"]["secret_key"], demo["channel"]["id"]))
     if demo["channel"].get("access_token"):
-        found.append((f"channel {demo['channel']['name']} (OAuth token)", demo["channel"]["access_token"], demo["channel"]["id"]))
+        found.append(
+            (f"channel {demo['channel']['name']} (OAuth token)", demo["channel"]["access_token"], demo["channel"]["id"])
+        )
     return found
 
 
@@ -450,7 +452,12 @@ async def world(client: AsyncTestClient[Litestar]) -> World:
     # B's operator app with every scope: a token reaches no further into A than B's key does
     app = await client.post(
         "/v1/oauth-clients",
-        json={"name": "B's app", "owner": {"type": "operator"}, "grant_types": ["client_credentials"], "scopes": list(ALL_SCOPES)},
+        json={
+            "name": "B's app",
+            "owner": {"type": "operator"},
+            "grant_types": ["client_credentials"],
+            "scopes": list(ALL_SCOPES),
+        },
         headers=bearer(other.operator_key),
     )
     assert app.status_code == 201, app.text

@@ -63,16 +63,30 @@ async def test_malformed_token_requests_get_rfc6749_errors(tenant: Tenant) -> No
     app = await make_client(tenant)
     post = tenant.client.post
     basic = (app["client_id"], app["client_secret"])
-    oauth_error(await post("/oauth/token", json={"grant_type": "client_credentials"}, auth=basic), 400, "invalid_request")
-    oauth_error(await post("/oauth/token", content=b"grant_type=%ff", auth=basic,
-                           headers={"content-type": "application/x-www-form-urlencoded"}), 400, "invalid_request")
+    oauth_error(
+        await post("/oauth/token", json={"grant_type": "client_credentials"}, auth=basic), 400, "invalid_request"
+    )
+    oauth_error(
+        await post(
+            "/oauth/token",
+            content=b"grant_type=%ff",
+            auth=basic,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        400,
+        "invalid_request",
+    )
     form = {"content-type": "application/x-www-form-urlencoded"}
     oauth_error(await post("/oauth/token", data={}, auth=basic), 400, "invalid_request")  # no content type
     oauth_error(await post("/oauth/token", content=b"", headers=form, auth=basic), 400, "unsupported_grant_type")
     oauth_error(await post("/oauth/token", data={"grant_type": "password"}, auth=basic), 400, "unsupported_grant_type")
     oauth_error(
-        await post("/oauth/token", content=b"grant_type=client_credentials&grant_type=client_credentials", auth=basic,
-                   headers={"content-type": "application/x-www-form-urlencoded"}),
+        await post(
+            "/oauth/token",
+            content=b"grant_type=client_credentials&grant_type=client_credentials",
+            auth=basic,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
         400,
         "invalid_request",
     )
@@ -82,10 +96,15 @@ async def test_malformed_token_requests_get_rfc6749_errors(tenant: Tenant) -> No
     oauth_error(await token_for(tenant, unknown), 401, "invalid_client")
     oauth_error(await token_for(tenant, app, scope="read:nothing"), 400, "invalid_scope")
     oauth_error(await token_for(tenant, app, scope="write:orders"), 400, "invalid_scope")  # not the client's
-    oauth_error(await post("/oauth/token", data={"grant_type": "authorization_code"}, auth=basic), 400, "invalid_request")
     oauth_error(
-        await post("/oauth/token", data={"grant_type": "authorization_code", "code": "nope", "redirect_uri": REDIRECT},
-                   auth=basic),
+        await post("/oauth/token", data={"grant_type": "authorization_code"}, auth=basic), 400, "invalid_request"
+    )
+    oauth_error(
+        await post(
+            "/oauth/token",
+            data={"grant_type": "authorization_code", "code": "nope", "redirect_uri": REDIRECT},
+            auth=basic,
+        ),
         400,
         "invalid_grant",
     )
@@ -97,16 +116,20 @@ async def test_malformed_token_requests_get_rfc6749_errors(tenant: Tenant) -> No
     )
     machine = await make_client(tenant, grant_types=["client_credentials"], redirect_uris=[])
     oauth_error(
-        await post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "rt_x"},
-                   auth=(machine["client_id"], machine["client_secret"])),
+        await post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": "rt_x"},
+            auth=(machine["client_id"], machine["client_secret"]),
+        ),
         400,
         "unauthorized_client",
     )
     oauth_error(await post("/oauth/revoke", content=b"", headers=form, auth=basic), 400, "invalid_request")
     oauth_error(await post("/oauth/introspect", data={"token": "x"}), 401, "invalid_client")
     public = await make_client(tenant, public=True, grant_types=["authorization_code"])
-    oauth_error(await post("/oauth/introspect", data={"token": "x", "client_id": public["client_id"]}), 401,
-                "invalid_client")
+    oauth_error(
+        await post("/oauth/introspect", data={"token": "x", "client_id": public["client_id"]}), 401, "invalid_client"
+    )
     oauth_error(
         await post("/oauth/token", data={"grant_type": "client_credentials", "client_id": public["client_id"]}),
         401,
@@ -114,11 +137,33 @@ async def test_malformed_token_requests_get_rfc6749_errors(tenant: Tenant) -> No
     )
 
 
-FIELDS = ["grant_type", "client_id", "client_secret", "code", "redirect_uri", "code_verifier", "refresh_token",
-          "scope", "token", "token_type_hint"]
+FIELDS = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "token",
+    "token_type_hint",
+]
 VALUES = st.one_of(
-    st.sampled_from(["client_credentials", "authorization_code", "refresh_token", "read:parties", "", REDIRECT,
-                     "cli_01jd0000000000000000000000", "a" * 60, "access_token", "refresh_token"]),
+    st.sampled_from(
+        [
+            "client_credentials",
+            "authorization_code",
+            "refresh_token",
+            "read:parties",
+            "",
+            REDIRECT,
+            "cli_01jd0000000000000000000000",
+            "a" * 60,
+            "access_token",
+            "refresh_token",
+        ]
+    ),
     st.text(max_size=40),
 )
 
@@ -253,8 +298,14 @@ async def test_clients_validate_redirects_and_grants(tenant: Tenant) -> None:
         response = await tenant.call(
             "POST",
             "/v1/oauth-clients",
-            json={"name": "x", "owner": {"type": "operator"}, "grant_types": ALL_GRANTS, "scopes": ["read:parties"],
-                  "redirect_uris": [REDIRECT], **fields},
+            json={
+                "name": "x",
+                "owner": {"type": "operator"},
+                "grant_types": ALL_GRANTS,
+                "scopes": ["read:parties"],
+                "redirect_uris": [REDIRECT],
+                **fields,
+            },
         )
         assert response.status_code == status, (fields, response.text)
         assert response.json()["errors"][0]["field"] == field
@@ -287,18 +338,24 @@ async def test_a_token_acts_only_for_its_party_with_its_scopes(tenant: Tenant) -
     supplier, _ = await tenant.supplier("Grocer")
     channel, _ = await tenant.channel("Bikes")
     app = await make_client(
-        tenant, owner={"type": "supplier", "id": supplier["id"]},
-        scopes=["read:parties", "write:catalogue", "write:orders", "read:credentials"], grant_types=["client_credentials"],
+        tenant,
+        owner={"type": "supplier", "id": supplier["id"]},
+        scopes=["read:parties", "write:catalogue", "write:orders", "read:credentials"],
+        grant_types=["client_credentials"],
         redirect_uris=[],
     )
     token = await access_token(tenant, app)
     suppliers = await tenant.call("GET", "/v1/suppliers", key=token)
     assert [s["id"] for s in suppliers.json()["data"]] == [supplier["id"]]
     assert (await tenant.call("GET", f"/v1/channels/{channel['id']}", key=token)).status_code == 404
-    listing = await tenant.call("POST", "/v1/listings", key=token, json={"sku": "X-1", "price": {"amount": 1, "currency": "CNY"}})
+    listing = await tenant.call(
+        "POST", "/v1/listings", key=token, json={"sku": "X-1", "price": {"amount": 1, "currency": "CNY"}}
+    )
     assert listing.status_code == 403  # write:orders or not, a supplier cannot act as a channel
     # a token cannot mint what reaches further than itself
-    wider = await tenant.call("POST", "/v1/api-keys", key=token, json={"owner": {"type": "supplier", "id": supplier["id"]}})
+    wider = await tenant.call(
+        "POST", "/v1/api-keys", key=token, json={"owner": {"type": "supplier", "id": supplier["id"]}}
+    )
     assert wider.status_code == 403
     assert (await tenant.call("GET", "/v1/api-keys", key=token)).status_code == 200  # read:credentials
     narrow = await access_token(tenant, app, scope="read:parties")
@@ -329,7 +386,9 @@ async def test_discovery_documents(tenant: Tenant) -> None:
     assert jwks["keys"] and all(k["kty"] == "EC" and "d" not in k for k in jwks["keys"])
     from gateway.oauth.endpoints import metadata as build
 
-    assert build("https://gateway.example")["jwks_uri"] == "https://gateway.example/.well-known/jwks.json"  # RFC 8414-valid
+    assert (
+        build("https://gateway.example")["jwks_uri"] == "https://gateway.example/.well-known/jwks.json"
+    )  # RFC 8414-valid
 
 
 async def test_tokens_get_503_when_revocations_cannot_be_read(tenant: Tenant, monkeypatch: Any) -> None:

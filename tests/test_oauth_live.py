@@ -291,9 +291,7 @@ async def test_expired_foreign_wrong_audience_none_and_tampered_tokens_are_401(w
     head, body, signature = token.split(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     payload["scope"] = "read:parties write:credentials"
-    tampered = ".".join(
-        [head, base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode(), signature]
-    )
+    tampered = ".".join([head, base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode(), signature])
     for name, bad in [
         ("expired", expired),
         ("wrong audience", wrong_audience),
@@ -322,7 +320,12 @@ def test_a_token_of_another_deployment_is_401(world: World, tmp_path: Path) -> N
         headers = {"Authorization": f"Bearer {created['operator_key']}"}
         app = requests.post(
             f"{elsewhere.base}/v1/oauth-clients",
-            json={"name": "x", "owner": {"type": "operator"}, "grant_types": ["client_credentials"], "scopes": ["read:parties"]},
+            json={
+                "name": "x",
+                "owner": {"type": "operator"},
+                "grant_types": ["client_credentials"],
+                "scopes": ["read:parties"],
+            },
             headers=headers,
         ).json()
         token = requests.post(
@@ -330,7 +333,10 @@ def test_a_token_of_another_deployment_is_401(world: World, tmp_path: Path) -> N
             data={"grant_type": "client_credentials"},
             auth=(app["client_id"], app["client_secret"]),
         ).json()["access_token"]
-        assert requests.get(f"{elsewhere.base}/v1/channels", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            requests.get(f"{elsewhere.base}/v1/channels", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
     assert world.get("/v1/channels", token).status_code == 401
 
 
@@ -362,8 +368,13 @@ def test_jwks_verifies_tokens_before_and_after_a_key_rotation(world: World) -> N
 def test_brute_force_on_login_and_client_secret_is_limited(world: World) -> None:
     target = world.post(
         "/v1/oauth-clients",
-        {"name": "Target", "owner": {"type": "channel", "id": world.channel}, "grant_types": ["client_credentials",
-         "authorization_code"], "scopes": ["read:parties"], "redirect_uris": [REDIRECT]},
+        {
+            "name": "Target",
+            "owner": {"type": "channel", "id": world.channel},
+            "grant_types": ["client_credentials", "authorization_code"],
+            "scopes": ["read:parties"],
+            "redirect_uris": [REDIRECT],
+        },
     )
     client = world.oauth(target)
     request = client.authorization_request(scope="read:parties", redirect_uri=REDIRECT)
@@ -375,7 +386,9 @@ def test_brute_force_on_login_and_client_secret_is_limited(world: World) -> None
     victim = "victim@example.com"
     world.post("/v1/users", {"email": victim, "password": PASSWORD, "owner": {"type": "channel", "id": world.channel}})
     statuses = [
-        browser.post(world.base + form["action"], data={**fields, "email": victim, "password": f"guess-{i}"}).status_code
+        browser.post(
+            world.base + form["action"], data={**fields, "email": victim, "password": f"guess-{i}"}
+        ).status_code
         for i in range(5)
     ]
     assert statuses == [401] * 5
@@ -396,4 +409,6 @@ def test_brute_force_on_login_and_client_secret_is_limited(world: World) -> None
         data={"grant_type": "client_credentials"},
         auth=(target["client_id"], target["client_secret"]),
     )
-    assert refused.status_code == 429 and refused.json()["error"] == "invalid_client" and "Retry-After" in refused.headers
+    assert (
+        refused.status_code == 429 and refused.json()["error"] == "invalid_client" and "Retry-After" in refused.headers
+    )

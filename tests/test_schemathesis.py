@@ -92,8 +92,12 @@ async def seeded(client: AsyncTestClient[Litestar]) -> dict[str, Any]:
     # issued at the host Schemathesis calls (a token is only good at its issuer)
     app = await client.post(
         "/v1/oauth-clients",
-        json={"name": "schemathesis", "owner": {"type": "operator"}, "grant_types": ["client_credentials"],
-              "scopes": list(ALL_SCOPES)},
+        json={
+            "name": "schemathesis",
+            "owner": {"type": "operator"},
+            "grant_types": ["client_credentials"],
+            "scopes": list(ALL_SCOPES),
+        },
         headers={"Authorization": f"Bearer {OPERATOR_SECRET}"},
     )
     assert app.status_code == 201, app.text
@@ -111,8 +115,13 @@ async def seeded(client: AsyncTestClient[Litestar]) -> dict[str, Any]:
         # revoking the fuzzer's own credentials would end the run, not find a bug
         ids[name] = [item["id"] for item in response.json()["data"] if item["id"] not in own]
         assert ids[name], f"the demo tenant has nothing at {collection}: seed it"
-    return {"demo": demo, "fuzz_key_id": created.id, "fuzz_client_id": app.json()["client_id"], "ids": ids,
-            "token": issued.json()["access_token"]}
+    return {
+        "demo": demo,
+        "fuzz_key_id": created.id,
+        "fuzz_client_id": app.json()["client_id"],
+        "ids": ids,
+        "token": issued.json()["access_token"],
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -209,9 +218,10 @@ def test_every_operation_honours_the_contract(case: Any) -> None:
 @token_schema.parametrize()
 @settings(max_examples=TOKEN_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_honours_the_contract_with_a_token(case: Any) -> None:
-    if case.path.startswith("/v1/oauth-clients/{client_id}/") and _state["fuzz_client_id"] in (
-        case.path_parameters or {}
-    ).values():
+    if (
+        case.path.startswith("/v1/oauth-clients/{client_id}/")
+        and _state["fuzz_client_id"] in (case.path_parameters or {}).values()
+    ):
         return  # deactivating or re-keying the fuzzer's own app would end the run, not find a bug
     response = _call_and_validate(case)
     if (case.headers or {}).get("Authorization") == f"Bearer {_state['token']}":

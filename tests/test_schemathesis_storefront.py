@@ -64,9 +64,7 @@ async def storefront_seeded(client: AsyncTestClient[Litestar]) -> dict[str, Any]
     try:
         await tenancy.create(
             operator,
-            ApiKeyCreate(
-                owner=ChannelOwner(id=demo["channel"]["id"]), kind="publishable", allowed_origins=[ORIGIN]
-            ),
+            ApiKeyCreate(owner=ChannelOwner(id=demo["channel"]["id"]), kind="publishable", allowed_origins=[ORIGIN]),
         )
     finally:
         credentials.generate = original  # type: ignore[assignment]
@@ -132,7 +130,14 @@ class PublishableKey:
 def test_the_storefront_operations_are_the_ones_marked_publishable() -> None:
     selected = {op.definition.raw["operationId"] for op in (r.ok() for r in schema.get_all_operations())}
     assert selected == set(PUBLISHABLE_OPERATIONS)
-    assert {"listStorefrontProducts", "getStorefrontProduct", "listPickupPoints", "createCart", "getCart", "releaseCart"} <= selected
+    assert {
+        "listStorefrontProducts",
+        "getStorefrontProduct",
+        "listPickupPoints",
+        "createCart",
+        "getCart",
+        "releaseCart",
+    } <= selected
 
 
 @schema.parametrize()

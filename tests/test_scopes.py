@@ -17,7 +17,9 @@ CONTRACT = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "ope
 
 def test_every_v1_operation_declares_a_scope() -> None:
     app = create_app(Settings(database_url="sqlite:///:memory:"))
-    assert scopes.apply(app.routes) == [], "these operations declare no OAuth scope: give their controller opt={'scope_area': ...}"
+    assert scopes.apply(app.routes) == [], (
+        "these operations declare no OAuth scope: give their controller opt={'scope_area': ...}"
+    )
 
 
 def test_the_contract_publishes_each_operations_scope() -> None:

@@ -48,7 +48,9 @@ async def test_a_point_shows_what_reaches_it_with_the_promise_of_where_it_would_
     assert light["eta_minutes"] > tea["eta_minutes"]
     assert bun["in_stock"] is False and bun["tier"] is None and bun["eta_minutes"] is None
     # a quote for one tea ships from where the listing said, with the promise it showed
-    quote = (await shop.server("POST", "/v1/quotes", {"lines": [{"sku": SKU_TEA, "qty": 1}], "destination": home()})).json()
+    quote = (
+        await shop.server("POST", "/v1/quotes", {"lines": [{"sku": SKU_TEA, "qty": 1}], "destination": home()})
+    ).json()
     assert quote["shipments"][0]["eta_minutes"] in (tea["eta_minutes"], tea["eta_minutes"] + 1)
 
 
@@ -94,9 +96,7 @@ async def test_product_detail_and_pickup(shop: Shop) -> None:
     points = (await shop.get("/v1/storefront/pickup-points", params=home())).json()
     assert [p["id"] for p in points["data"]] == [stores["x"]]
     assert 0.9 < points["data"][0]["distance_km"] < 1.1
-    at_point = by_sku(
-        (await shop.get("/v1/storefront/products", params={"pickup_point_id": stores["x"]})).json()
-    )
+    at_point = by_sku((await shop.get("/v1/storefront/products", params={"pickup_point_id": stores["x"]})).json())
     assert at_point[SKU_TEA]["in_stock"] is True and at_point[SKU_TEA]["eta_minutes"] == 10
 
 
@@ -146,7 +146,9 @@ async def test_cart_holds_stock_and_the_channels_server_orders_it(shop: Shop) ->
     assert [f["location_id"] for f in placed["fulfilment_orders"]] == [shop.stores["x"]]
     assert placed["customer"]["name"] == "Li Lei"
     assert await shop.city.level(shop.stores["x"], SKU_TEA) == {"on_hand": 10, "reserved": 0, "committed": 2}
-    after = (await shop.get(f"/v1/storefront/carts/{cart['id']}", params={"client_secret": cart["client_secret"]})).json()
+    after = (
+        await shop.get(f"/v1/storefront/carts/{cart['id']}", params={"client_secret": cart["client_secret"]})
+    ).json()
     assert after["status"] == "ordered" and after["order_id"] == placed["id"]
     again = await shop.server("POST", "/v1/orders", {"cart_id": cart["id"], "client_secret": cart["client_secret"]})
     assert again.status_code == 409 and again.json()["type"].endswith("cart-closed")

@@ -62,7 +62,9 @@ async def test_open_carts_per_client_address_are_capped(shop: Shop, app: Litesta
         assert (await from_address(app, shop, "2001:db8:1:2:ffff::9", one_tea())).status_code == 429
         # releasing one frees its place
         cart = made[0].json()
-        released = await shop.post(f"/v1/storefront/carts/{cart['id']}/release", {"client_secret": cart["client_secret"]})
+        released = await shop.post(
+            f"/v1/storefront/carts/{cart['id']}/release", {"client_secret": cart["client_secret"]}
+        )
         assert released.status_code == 200
         assert (await from_address(app, shop, "203.0.113.7", one_tea())).status_code == 201
     # held: 3 + 1 + 3 + 1 - 1 released = 7 units
@@ -111,6 +113,8 @@ async def test_another_carts_secret_is_refused(shop: Shop, new_tenant: Any) -> N
         response = await shop.server("POST", "/v1/orders", {"cart_id": mine["id"], "client_secret": secret})
         assert response.status_code == 403 and response.json()["errors"][0]["field"] == "client_secret"
     # and a cart of another tenant, even with its own secret, does not exist here
-    response = await shop.server("POST", "/v1/orders", {"cart_id": theirs["id"], "client_secret": theirs["client_secret"]})
+    response = await shop.server(
+        "POST", "/v1/orders", {"cart_id": theirs["id"], "client_secret": theirs["client_secret"]}
+    )
     assert response.status_code == 404
     assert not await db().fetch("SELECT id FROM orders WHERE tenant_id IN (?, ?)", shop.tenant.id, other.tenant.id)

@@ -69,7 +69,9 @@ async def test_a_publishable_key_from_another_origin_is_refused_without_cors(sho
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("origin-not-allowed") and OTHER in response.json()["detail"]
     assert "access-control-allow-origin" not in response.headers
-    assert not (await shop.post("/v1/storefront/carts", {"lines": [{"sku": "TEA-1", "qty": 1}]}, origin=OTHER)).is_success
+    assert not (
+        await shop.post("/v1/storefront/carts", {"lines": [{"sku": "TEA-1", "qty": 1}]}, origin=OTHER)
+    ).is_success
 
 
 async def test_a_publishable_key_from_no_page_is_refused(shop: Shop) -> None:
@@ -88,7 +90,9 @@ async def test_a_same_origin_get_is_judged_by_its_host(shop: Shop, tenant: Any) 
 
 async def test_a_publishable_key_on_a_non_storefront_operation_is_refused(shop: Shop) -> None:
     for method, path in (("GET", "/v1/orders"), ("GET", "/v1/storefront/carts"), ("POST", "/v1/quotes")):
-        response = await shop.tenant.client.request(method, path, headers=shop.browser(), json={} if method == "POST" else None)
+        response = await shop.tenant.client.request(
+            method, path, headers=shop.browser(), json={} if method == "POST" else None
+        )
         assert response.status_code == 403, (path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert "access-control-allow-origin" not in response.headers, path
@@ -144,14 +148,19 @@ async def test_localhost_wildcards_only_while_the_setting_allows_them(shop: Shop
         created = await shop.tenant.call("POST", "/v1/api-keys", json=body)
         assert created.status_code == 201, created.text
         pk = created.json()["key"]
-        ok = await shop.tenant.client.get("/v1/storefront/products", headers={"Authorization": f"Bearer {pk}", "Origin": dev})
+        ok = await shop.tenant.client.get(
+            "/v1/storefront/products", headers={"Authorization": f"Bearer {pk}", "Origin": dev}
+        )
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == dev
         pre = await shop.tenant.client.options("/v1/storefront/products", headers=preflight(dev))
         assert pre.headers.get("access-control-allow-origin") == dev
         elsewhere = await shop.tenant.client.get(
-            "/v1/storefront/products", headers={"Authorization": f"Bearer {pk}", "Origin": f"http://evil.localhost:{port}"}
+            "/v1/storefront/products",
+            headers={"Authorization": f"Bearer {pk}", "Origin": f"http://evil.localhost:{port}"},
         )
         assert elsewhere.status_code == 403
     # the setting off again: the wildcard no longer lets anything in
-    off = await shop.tenant.client.get("/v1/storefront/products", headers={"Authorization": f"Bearer {pk}", "Origin": dev})
+    off = await shop.tenant.client.get(
+        "/v1/storefront/products", headers={"Authorization": f"Bearer {pk}", "Origin": dev}
+    )
     assert off.status_code == 403

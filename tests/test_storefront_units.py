@@ -35,7 +35,14 @@ def test_origins_match_exactly_and_wildcards_only_while_allowed() -> None:
     assert not origin_allowed("https://localhost:5173", allowed, True)
     for good in ("https://a.example", "http://127.0.0.1:8000", "https://[::1]:8443", "http://localhost:*"):
         assert is_origin(good), good
-    for bad in ("https://a.example/", "https://A.example", "a.example", "https://a_b.example", "https://%.example", "*"):
+    for bad in (
+        "https://a.example/",
+        "https://A.example",
+        "a.example",
+        "https://a_b.example",
+        "https://%.example",
+        "*",
+    ):
         assert not is_origin(bad), bad
 
 
@@ -80,7 +87,9 @@ def _sites(seed: int, count: int) -> list[tuple[Site, float]]:
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 40), st.sampled_from([core.DEFAULT_RULES, ("earliest_eta", "nearest")]))
-def test_the_first_ranked_site_stocking_a_sku_is_where_plan_ships_one_unit(seed: int, count: int, rules: tuple[str, ...]) -> None:
+def test_the_first_ranked_site_stocking_a_sku_is_where_plan_ships_one_unit(
+    seed: int, count: int, rules: tuple[str, ...]
+) -> None:
     rng = random.Random(seed)
     made = []
     for site, distance in _sites(seed, count):

@@ -78,7 +78,9 @@ async def _demo_shop() -> dict[str, Any]:
 
 
 @get("/demo/shop", exclude_from_auth=True, include_in_schema=False, media_type="text/html")
-async def demo_shop_page(request: Request[Any, Any, Any], lang: FromQuery[Literal["en", "zh-CN"]] = "en") -> Response[bytes]:
+async def demo_shop_page(
+    request: Request[Any, Any, Any], lang: FromQuery[Literal["en", "zh-CN"]] = "en"
+) -> Response[bytes]:
     """The demo partner's page: the widget with the demo channel's publishable key."""
     shop = await _demo_shop()
     gateway = str(request.base_url).rstrip("/")

@@ -69,9 +69,7 @@ class Point(msgspec.Struct, frozen=True):
     pickup_point_id: str | None
 
 
-async def point_of(
-    tenant_id: str, lat: float | None, lng: float | None, pickup_point_id: str | None
-) -> Point | None:
+async def point_of(tenant_id: str, lat: float | None, lng: float | None, pickup_point_id: str | None) -> Point | None:
     """Where the shopper wants things: a point to deliver to, or a pickup point; None if neither."""
     if pickup_point_id is not None:
         if lat is not None or lng is not None:
@@ -146,9 +144,7 @@ def _product(row: dict[str, Any], found: Candidate | None, point: Point | None) 
     }
 
 
-async def _availability(
-    reach: routing.Reach, rows: list[dict[str, Any]]
-) -> dict[str, dict[str, Candidate | None]]:
+async def _availability(reach: routing.Reach, rows: list[dict[str, Any]]) -> dict[str, dict[str, Candidate | None]]:
     """channel -> sku -> where one unit would ship from (see `routing.Reach.best`); a channel's
     listing prices decide which offers may fill it, so each channel is asked separately."""
     by_channel: dict[str, dict[str, routing.Offered]] = {}
@@ -176,9 +172,7 @@ async def products(
     if point is None:
         rows = await _listings(tenant_id, channel, q, after, limit + 1)
         return make_page(StorefrontProductPage, rows, limit, lambda row: _convert(_product(row, None, None)))
-    reach = await routing.Reach.open(
-        tenant_id, point.destination, point.mode, pickup_point_id=point.pickup_point_id
-    )
+    reach = await routing.Reach.open(tenant_id, point.destination, point.mode, pickup_point_id=point.pickup_point_id)
     kept: list[dict[str, Any]] = []
     cursor = after
     while len(kept) <= limit:
@@ -240,8 +234,7 @@ async def pickup_points(principal: Principal, lat: float, lng: float, radius_km:
     if near:
         ids = [site.id for site, _ in near]
         rows = await db().fetch(
-            "SELECT id, name, address FROM locations WHERE tenant_id = ? "
-            f"AND id IN ({', '.join('?' for _ in ids)})",
+            f"SELECT id, name, address FROM locations WHERE tenant_id = ? AND id IN ({', '.join('?' for _ in ids)})",
             principal.tenant_id,
             *ids,
         )
@@ -306,9 +299,7 @@ async def _check_caps(principal: Principal, address: str | None, settings: Setti
     holds as many open carts as allowed; `Retry-After` says when the first of them lapses."""
     caps = [("key_id", principal.key_id, settings.storefront_max_open_carts_per_key, "This key")]
     if address is not None:
-        caps.append(
-            ("client_address", address, settings.storefront_max_open_carts_per_address, "This client address")
-        )
+        caps.append(("client_address", address, settings.storefront_max_open_carts_per_address, "This client address"))
     for column, value, cap, who in caps:
         if await carts.open_count(principal.tenant_id, column, value, now) < cap:
             continue
@@ -382,10 +373,15 @@ async def _held(principal: Principal, cart_id: str, client_secret: str | None) -
     if principal.key_kind == "publishable" and not carts.secret_matches(row, client_secret):
         raise ProblemError(
             403,
-            f"Send the client_secret cart {cart_id} was created with" if client_secret is None
+            f"Send the client_secret cart {cart_id} was created with"
+            if client_secret is None
             else f"client_secret is not the secret of cart {cart_id}",
             slug="invalid-client-secret",
-            errors=[FieldError(field="client_secret", message="required" if client_secret is None else "not this cart's secret")],
+            errors=[
+                FieldError(
+                    field="client_secret", message="required" if client_secret is None else "not this cart's secret"
+                )
+            ],
         )
     return row
 
@@ -412,4 +408,3 @@ async def list_carts(principal: Principal, limit: int, after: str | None, channe
     rows = await carts.page(principal, limit, after, channel_id)
     quotes = await orders.quotes_by_id(principal.tenant_id, [row["quote_id"] for row in rows[:limit]])
     return make_page(CartPage, rows, limit, lambda row: cart_out(row, quotes[row["quote_id"]]))
-

@@ -118,9 +118,7 @@ def _audience(out: AuthorizationOut) -> dict[str, str | None]:
     }
 
 
-async def record_consent(
-    tenant_id: str, user: dict[str, Any], client_id: str, scopes: list[str]
-) -> str:
+async def record_consent(tenant_id: str, user: dict[str, Any], client_id: str, scopes: list[str]) -> str:
     """On approval: the user's active consent for this client, widened to `scopes`, or a new
     one (a revoked consent stays revoked: approving again starts a new record), with its event
     (`authorization.created` or `.updated`). Returns its id. Runs in the caller's transaction."""

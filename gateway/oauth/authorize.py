@@ -238,7 +238,9 @@ async def _party_name(user: dict[str, Any], lang: pages.Lang) -> str:
     table = owners.registered().get(user["owner_type"])
     if table is None:
         return pages.TEXT["operator"][lang]
-    rows = await db().fetch(f"SELECT name FROM {table} WHERE tenant_id = ? AND id = ?", user["tenant_id"], user["owner_id"])
+    rows = await db().fetch(
+        f"SELECT name FROM {table} WHERE tenant_id = ? AND id = ?", user["tenant_id"], user["owner_id"]
+    )
     return str(rows[0]["name"]) if rows else str(user["owner_id"])
 
 
@@ -266,7 +268,8 @@ async def _decide(
     oauth_request = step.grant.request
     if form.get("decision") != "approve":
         reply: Reply = run(
-            step.exchange, lambda: server.create_authorization_response(oauth_request, grant_user=None, grant=step.grant)
+            step.exchange,
+            lambda: server.create_authorization_response(oauth_request, grant_user=None, grant=step.grant),
         )
         return _redirect(reply)
     async with db().transaction():

@@ -74,7 +74,9 @@ def cmd_rotate(_: argparse.Namespace) -> int:
         return await keyring.rotate()
 
     current, previous = _run(rotate)
-    print(f"{current} signs now" + (f"; {previous} verifies the tokens it signed until they expire" if previous else ""))
+    print(
+        f"{current} signs now" + (f"; {previous} verifies the tokens it signed until they expire" if previous else "")
+    )
     return 0
 
 

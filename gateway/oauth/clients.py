@@ -150,7 +150,12 @@ async def get(principal: Principal, client_id: str) -> OAuthClientOut:
 
 
 async def list_(
-    principal: Principal, limit: int, after: str | None, owner_type: str | None, owner_id: str | None, status: str | None
+    principal: Principal,
+    limit: int,
+    after: str | None,
+    owner_type: str | None,
+    owner_id: str | None,
+    status: str | None,
 ) -> list[dict[str, Any]]:
     filters = narrowed(_visible(principal), {"owner_type": owner_type, "owner_id": owner_id, "status": status})
     if filters is None:
@@ -187,7 +192,11 @@ async def rotate_secret(principal: Principal, client_id: str, version: int | Non
     if current.public:
         raise conflict(f"{client_id} is a public client: it has no secret to rotate", slug="public-client")
     secret = new_secret()
-    values = {"secret_hash": digest(secret), "secret_prefix": secret[:SECRET_PREFIX_LENGTH], "secret_rotated_at": utcnow()}
+    values = {
+        "secret_hash": digest(secret),
+        "secret_prefix": secret[:SECRET_PREFIX_LENGTH],
+        "secret_rotated_at": utcnow(),
+    }
     out = await _write(principal, client_id, version, values, "oauth_client.secret_rotated", revoke_access=True)
     return OAuthClientCreated(**msgspec.structs.asdict(out), client_secret=secret)
 

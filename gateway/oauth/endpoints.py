@@ -290,11 +290,8 @@ async def metadata_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
 async def jwks_endpoint() -> Response[Any]:
     """The public keys that verify access tokens: the current, previous and next ones."""
     await ring.reload_if_due()
-    return Response(
-        content=ring.jwks, headers={"Cache-Control": "max-age=300"}, media_type="application/jwk-set+json"
-    )
+    return Response(content=ring.jwks, headers={"Cache-Control": "max-age=300"}, media_type="application/jwk-set+json")
 
 
 #: handlers for the app factory
 ROUTES: list[Any] = [token_endpoint, revoke_endpoint, introspect_endpoint, metadata_endpoint, jwks_endpoint]
-

@@ -66,7 +66,9 @@ class RevocationCache:
 
     def add(self, key: str, before: int, expires_at: float) -> None:
         known = self._entries.get(key)
-        self._entries[key] = (before, expires_at) if known is None else (max(known[0], before), max(known[1], expires_at))
+        self._entries[key] = (
+            (before, expires_at) if known is None else (max(known[0], before), max(known[1], expires_at))
+        )
 
     @property
     def stale(self) -> bool:
@@ -77,7 +79,9 @@ class RevocationCache:
         polls at once (no lock: the app may run on several event loops) only read twice."""
         started = utcnow()
         if self._polled_since is None:
-            rows = await db().fetch('SELECT key, "before", expires_at FROM oauth_revocations WHERE expires_at > ?', started)
+            rows = await db().fetch(
+                'SELECT key, "before", expires_at FROM oauth_revocations WHERE expires_at > ?', started
+            )
         else:
             rows = await db().fetch(
                 'SELECT key, "before", expires_at FROM oauth_revocations WHERE recorded_at >= ?',

@@ -14,7 +14,9 @@ from gateway.tenancy.schemas import Owner, OwnerOut
 _ScopeName: Any = Literal.__getitem__(ALL_SCOPES)  # type: ignore[attr-defined]
 Scope = Annotated[str, msgspec.Meta(description="`read:<area>` or `write:<area>`; `write:` implies `read:`.")]
 if not TYPE_CHECKING:  # the published enum of every scope (gateway.oauth.scopes.ALL_SCOPES)
-    Scope = Annotated[_ScopeName, msgspec.Meta(description="`read:<area>` or `write:<area>`; `write:` implies `read:`.")]
+    Scope = Annotated[
+        _ScopeName, msgspec.Meta(description="`read:<area>` or `write:<area>`; `write:` implies `read:`.")
+    ]
 GrantType = Literal["client_credentials", "authorization_code", "refresh_token"]
 RedirectUri = Annotated[
     str,

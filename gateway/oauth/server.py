@@ -502,7 +502,11 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             return {
                 "active": True,
                 "token_type": "Bearer",
-                **{k: claims[k] for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti") if k in claims},
+                **{
+                    k: claims[k]
+                    for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+                    if k in claims
+                },
                 "tenant_id": claims["tenant_id"],
                 "owner": claims["owner"],
             }

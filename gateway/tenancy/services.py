@@ -117,7 +117,9 @@ def _checked_origins(kind: str, allowed: list[str], allow_localhost: bool) -> li
             f"{allowed[wildcards[0]]} is a development origin, accepted only while "
             "GATEWAY_STOREFRONT_ALLOW_LOCALHOST=1: name the exact origin instead",
             slug="development-origin",
-            errors=[FieldError(field=f"allowed_origins[{i}]", message="development origins are off") for i in wildcards],
+            errors=[
+                FieldError(field=f"allowed_origins[{i}]", message="development origins are off") for i in wildcards
+            ],
         )
     return list(dict.fromkeys(allowed))
 
@@ -129,9 +131,7 @@ async def create(principal: Principal, body: ApiKeyCreate, allow_localhost: bool
     if body.kind == "secret" and not principal.covers(None):
         raise insufficient_scope("a secret key carries every scope: only a credential with every scope may create one")
     async with db().transaction():
-        row, secret = await _insert_key(
-            principal.tenant_id, owner_type, body.owner.id, body.kind, body.name, allowed
-        )
+        row, secret = await _insert_key(principal.tenant_id, owner_type, body.owner.id, body.kind, body.name, allowed)
         out = to_out(row)
         await emit(principal.tenant_id, "api_key.created", out, **_audience(out))
     origins.forget()
