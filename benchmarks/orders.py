@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -621,23 +622,17 @@ async def timed_statements(database: Any, run: Any) -> str:
     return "\n".join(lines)
 
 
-async def _profile(args: argparse.Namespace, url: str, world: dict[str, Any]) -> None:
-    import cProfile
-    import pstats
-
+def in_process_orders(
+    app: Any, world: dict[str, Any], connections: int, failures: dict[int, int], key_prefix: str, report: bool = False
+) -> Callable[[int], Awaitable[float]]:
+    """`place(count)`: `count` keyed direct orders through the ASGI app (no server, no sockets),
+    `connections` at a time; returns the seconds they took. Non-201 answers are counted in
+    `failures` by status (with `report`, the first one is printed)."""
     from benchmarks.profile_auth_get import call, make_scope
-    from gateway.app import create_app
-    from gateway.settings import Settings
-    from gateway.storage import Database, make_engine, use
 
-    settings = Settings(database_url=url, rate_limit=100_000_000, log_level="WARNING")
-    database = Database(make_engine(settings))
-    use(database)  # what the app's startup does (direct ASGI calls run no lifespan)
-    app = create_app(settings, database)
     rng = random.Random(99)
-    failures: dict[int, int] = {}
 
-    async def run(count: int) -> float:
+    async def place(count: int) -> float:
         remaining = [count]
 
         async def worker() -> None:
@@ -648,15 +643,35 @@ async def _profile(args: argparse.Namespace, url: str, world: dict[str, Any]) ->
                     (b"authorization", f"Bearer {world['channel_key']}".encode()),
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"idempotency-key", f"profile-{rng.getrandbits(64):016x}".encode()),
+                    (b"idempotency-key", f"{key_prefix}-{rng.getrandbits(64):016x}".encode()),
                 ]
-                status, _ = await call(app, make_scope("POST", "/v1/orders", headers), body)
+                status, answer = await call(app, make_scope("POST", "/v1/orders", headers), body)
                 if status != 201:
                     failures[status] = failures.get(status, 0) + 1
+                    if report and len(failures) == 1 and failures[status] == 1:
+                        print(f"first failure: {status} {answer[:400]!r}", file=sys.stderr)
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(args.connections)))
+        await asyncio.gather(*(worker() for _ in range(connections)))
         return time.perf_counter() - started
+
+    return place
+
+
+async def _profile(args: argparse.Namespace, url: str, world: dict[str, Any]) -> None:
+    import cProfile
+    import pstats
+
+    from gateway.app import create_app
+    from gateway.settings import Settings
+    from gateway.storage import Database, make_engine, use
+
+    settings = Settings(database_url=url, rate_limit=100_000_000, log_level="WARNING")
+    database = Database(make_engine(settings))
+    use(database)  # what the app's startup does (direct ASGI calls run no lifespan)
+    app = create_app(settings, database)
+    failures: dict[int, int] = {}
+    run = in_process_orders(app, world, args.connections, failures, "profile")
 
     count = args.profile_requests
     await run(200)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import re
 import shutil
 import sys
@@ -44,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.auth_get import PostgresDatabase, process_cpu  # noqa: E402
-from benchmarks.orders import build, order_body, run_analyze, serve_env  # noqa: E402
+from benchmarks.orders import build, in_process_orders, run_analyze, serve_env  # noqa: E402
 
 _LIST = re.compile(r"\((?:\$\d+, )*\$\d+\)")
 _SAVEPOINT = re.compile(r"(SAVEPOINT) \w+")
@@ -134,7 +133,6 @@ async def _stock(app: Any, world: dict[str, Any]) -> None:
 
 
 async def _run(args: argparse.Namespace, url: str, world: dict[str, Any], pg: PostgresDatabase | None) -> None:
-    from benchmarks.profile_auth_get import call, make_scope
     from gateway.app import create_app
     from gateway.settings import Settings
     from gateway.storage import Database, make_engine, use
@@ -146,31 +144,8 @@ async def _run(args: argparse.Namespace, url: str, world: dict[str, Any], pg: Po
     await _stock(app, world)
     if pg is not None:  # as benchmarks/orders.py: PostgreSQL only (autovacuum would)
         await run_analyze(url)
-    rng = random.Random(99)
     failures: dict[int, int] = {}
-
-    async def place(count: int) -> float:
-        remaining = [count]
-
-        async def worker() -> None:
-            while remaining[0] > 0:
-                remaining[0] -= 1
-                body = order_body(rng, world["skus"], quote=False)
-                headers = [
-                    (b"authorization", f"Bearer {world['channel_key']}".encode()),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"idempotency-key", f"cost-{rng.getrandbits(64):016x}".encode()),
-                ]
-                status, answer = await call(app, make_scope("POST", "/v1/orders", headers), body)
-                if status != 201:
-                    failures[status] = failures.get(status, 0) + 1
-                    if len(failures) == 1 and failures[status] == 1:
-                        print(f"first failure: {status} {answer[:400]!r}", file=sys.stderr)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(args.connections)))
-        return time.perf_counter() - started
+    place = in_process_orders(app, world, args.connections, failures, "cost", report=True)
 
     await place(200)  # warm-up: pools, statement caches, the routing index
     calls.install() if pg is not None else calls.install_sqlite()
