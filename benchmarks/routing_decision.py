@@ -24,7 +24,7 @@ supplier, the ~1.2M inventory levels of the stock map, the routing revision. The
 
 - `directory.index_for()` loading every location from SQLite (time), and the loaded index's
   memory (sites + index, tracemalloc, in a second load): goal <= 200 MB;
-- the stock query of `services.candidates()` (`services._stock`) alone for each decision's
+- the stock query of `services.candidates()` (`services.stock_and_cost`) alone for each decision's
   delivering sites, p50/p99/max, with its SQLite query plan;
 - `services.candidates()` + `core.plan()` end to end, p50/p99/max.
 
@@ -559,14 +559,8 @@ async def database_part(
 
         # the plan SQLite picks for the stock query (one decision's worth of locations)
         sample = next((sites for sites in sites_of if len(sites) > 50), sites_of[0])
-        bounded_plan = await db().fetch(
-            "EXPLAIN QUERY PLAN " + routing._stock_sql(),
-            db().values_of([]),
-            tenant,
-            db().values_of(SKUS[:2]),
-            db().values_of([site.id for site in sample[:24]]),
-            True,
-        )
+        sql, *args = routing.stock_statement(tenant, [site.id for site in sample[:24]], SKUS[:2], [])
+        bounded_plan = await db().fetch("EXPLAIN QUERY PLAN " + sql, *args)
         plan_rows = await db().fetch(
             "EXPLAIN QUERY PLAN SELECT l.location_id, l.sku, l.on_hand - l.reserved - l.committed - l.safety_stock AS "
             "available, o.wholesale_amount, o.min_retail_amount, o.currency FROM inventory_levels l "
@@ -597,7 +591,7 @@ async def database_part(
         for sites, order in zip(sites_of, lines, strict=True):
             prices = {line.sku: prices_all[line.sku] for line in order}
             started = time.perf_counter()
-            found_stock, _ = await routing._stock(tenant, sites, prices)
+            found_stock, _ = await routing.stock_and_cost(tenant, sites, prices)
             stock_times.append(time.perf_counter() - started)
             rows_back.append(sum(len(v) for v in found_stock.values()))
         stock_other = busy.other()
@@ -658,7 +652,7 @@ async def database_part(
                 ("goal memory <= 200 MB", "met" if held - base <= 200e6 else "MISSED"),
                 ("stock query plan (full scan, IN lists)", " | ".join(str(row.get("detail")) for row in plan_rows)),
                 ("stock statement plan (decide)", " | ".join(str(row.get("detail")) for row in bounded_plan)),
-                ("stock query (services._stock)", summary(stock_times) + f"  (other CPU {stock_other:.0%})"),
+                ("stock query (services.stock_and_cost)", summary(stock_times) + f"  (other CPU {stock_other:.0%})"),
                 ("  level rows it returns", counts(rows_back)),
                 ("candidates()", summary(cand_times)),
                 ("candidates() + plan(), wall", summary(total_times) + f"  (other CPU {e2e_other:.0%})"),

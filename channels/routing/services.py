@@ -117,6 +117,15 @@ def _stock_sql() -> str:
     )
 
 
+def stock_statement(
+    tenant_id: str, location_ids: Iterable[str], skus: Iterable[str], load_keys: Iterable[str]
+) -> tuple[Any, ...]:
+    """The stock read of one batch of sites as (SQL, *arguments): what `decide` sends, and what
+    benchmarks/routing_decision.py asks SQLite to explain."""
+    values = db().values_of
+    return (_stock_sql(), values(location_ids), values(skus), tenant_id, tenant_id, values(load_keys), True)
+
+
 async def _read(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered], now: datetime | None) -> facts.Facts:
     """The facts of the `sites` that may sell some of these skus at these prices: their stock
     and cost (supplier active, offer active, at or below the price), their suppliers'
@@ -128,22 +137,13 @@ async def _read(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered
     loads: dict[str, int] = {}
     if not sites or not prices:
         return facts.Facts(stock=stock, cost=cost, reliability=reliability, loads=loads)
-    values = db().values_of
     supplier_of = {site.id: site.supplier_id for site in sites}
     load_keys = (
         []
         if now is None
         else [f"{site.id}:{local_day(site, now)}" for site in sites if site.daily_capacity is not None]
     )
-    rows = await db().fetch(
-        _stock_sql(),
-        values(supplier_of),
-        values(prices),
-        tenant_id,
-        tenant_id,
-        values(load_keys),
-        True,
-    )
+    rows = await db().fetch(*stock_statement(tenant_id, supplier_of, prices, load_keys))
     for row in rows:
         if not _sellable(row, prices[row["sku"]]):
             continue
@@ -159,7 +159,7 @@ async def _read(tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered
     return facts.Facts(stock=stock, cost=cost, reliability=reliability, loads=loads)
 
 
-async def _stock(
+async def stock_and_cost(
     tenant_id: str, sites: Sequence[Site], prices: dict[str, Offered]
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """(location -> sku -> available, location -> sku -> wholesale) for the skus a location may
@@ -548,7 +548,7 @@ class Reach:
             start, size = start + len(batch), size * 2
             if not batch:
                 continue
-            stock, cost = await _stock(self.tenant_id, [c.site for c in batch], remaining)
+            stock, cost = await stock_and_cost(self.tenant_id, [c.site for c in batch], remaining)
             for candidate in batch:
                 held = stock.get(candidate.site.id)
                 if not held:
